@@ -1,0 +1,36 @@
+"""Loads the compiled extension (``fastocr._C``, plus ``fastocr._C_cuda`` in CUDA builds) if it was built.
+
+``torch`` is imported first: the extension links against its libraries and registers into ``torch.ops.fastocr``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import torch  # noqa: F401  (must precede the extension import)
+
+
+def _try_import(name: str):
+    try:
+        return importlib.import_module(name), None
+    except ImportError as e:
+        return None, str(e)
+
+
+C, C_ERROR = _try_import("fastocr._C")
+C_CUDA, C_CUDA_ERROR = _try_import("fastocr._C_cuda") if C is not None else (None, "fastocr._C missing")
+
+
+def backend_info() -> dict:
+    """Which compiled parts and accelerators this installation has, and why a part is missing."""
+    info = {
+        "torch": torch.__version__,
+        "cuda_available": torch.cuda.is_available(),
+        "extension": C is not None,
+        "extension_cuda": C_CUDA is not None,
+    }
+    if C is None:
+        info["extension_error"] = C_ERROR
+    else:
+        info.update({f"extension_{k}": v for k, v in C.build_info().items()})
+    return info

@@ -1,0 +1,189 @@
+"""Loading the original checkpoints, and fastocr's own model file.
+
+Original: ``encoder.pth`` + ``decoder.pth`` are bare state_dicts (keys in SPEC order) and the alphabet is a text
+file. They load with ``torch.load(weights_only=True)``: tensors only, no code can run.
+
+fastocr's model file is one safetensors file: the weights (keys ``encoder.*`` and ``decoder.decoder.*``) and,
+in its string metadata, ``format = fastocr``, the format ``version``, the ``config`` and the ``alphabet`` as
+JSON. safetensors holds no pickle, so loading a model file cannot execute anything.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
+
+from .alphabet import Alphabet
+from .config import ModelConfig
+from .errors import FastOCRError, ModelFileError
+from .model import OCRModel
+
+FORMAT_NAME = "fastocr"
+FORMAT_VERSION = "1"
+
+
+def _read_bytes(path: str | os.PathLike, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError as e:
+        raise ModelFileError(os.fspath(path), f"{what} not found") from e
+    except IsADirectoryError as e:
+        raise ModelFileError(os.fspath(path), f"{what} is a directory") from e
+    except OSError as e:
+        raise ModelFileError(os.fspath(path), f"cannot read the {what} ({e.strerror or e})") from e
+
+
+def load_state_dict(path: str | os.PathLike, what: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """Loads a torch state_dict safely (``weights_only=True``); every failure becomes a ModelFileError."""
+    data = _read_bytes(path, what)
+    try:
+        sd = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise ModelFileError(
+            os.fspath(path),
+            f"refused to load the {what}: it holds Python objects other than tensors, which could run code "
+            f"when unpickled ({str(e).splitlines()[0] if str(e) else 'weights_only load failed'})",
+        ) from e
+    except (RuntimeError, EOFError, ValueError, OSError, KeyError) as e:
+        raise ModelFileError(os.fspath(path), f"not a readable PyTorch {what} (corrupt or truncated?): {e}") from e
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise ModelFileError(os.fspath(path), f"the {what} is not a state_dict (a dict of tensors)")
+    return sd
+
+
+def _check_and_load(model: torch.nn.Module, sd: dict[str, torch.Tensor], path: str) -> None:
+    """Loads ``sd`` into ``model`` strictly, explaining every missing, unexpected or mis-shaped key."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in sd and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in sd if k not in expected]
+    wrong = [f"{k}: file {tuple(sd[k].shape)} vs model {tuple(v.shape)}"
+             for k, v in expected.items() if k in sd and sd[k].shape != v.shape]
+    problems = []
+    if wrong:
+        problems.append("shapes differ: " + "; ".join(wrong[:8]) + (" ..." if len(wrong) > 8 else ""))
+    if missing:
+        problems.append(f"missing keys: {', '.join(missing[:8])}" + (" ..." if len(missing) > 8 else ""))
+    if unexpected:
+        problems.append(f"unexpected keys: {', '.join(unexpected[:8])}" + (" ..." if len(unexpected) > 8 else ""))
+    if problems:
+        raise ModelFileError(path, "does not match the architecture: " + " | ".join(problems))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, strict=False)
+
+
+def _infer_original_config(dec: dict[str, torch.Tensor], alphabet: Alphabet, path: str, base: ModelConfig):
+    """Reads hidden size and slot count from the decoder weights, and checks the class count against the alphabet."""
+    emb, attn = dec.get("decoder.embedding.weight"), dec.get("decoder.attn.weight")
+    if emb is None or attn is None or emb.dim() != 2 or attn.dim() != 2:
+        raise ModelFileError(path, "not an original decoder.pth: decoder.embedding.weight / decoder.attn.weight "
+                                   "missing (keys start with 'decoder.' in the original layout)")
+    if emb.shape[0] != alphabet.num_classes:
+        raise ModelFileError(
+            path,
+            f"the decoder has {emb.shape[0]} classes but the alphabet gives {alphabet.num_classes} "
+            f"({len(alphabet)} characters + SOS + EOS): wrong alphabet file for this checkpoint?",
+        )
+    slots = attn.shape[0]
+    return base.replace(hidden_size=emb.shape[1], img_width=(slots - 1) * 4)
+
+
+def load_original(
+    encoder_path: str | os.PathLike,
+    decoder_path: str | os.PathLike,
+    alphabet_path: str | os.PathLike,
+    config: ModelConfig | None = None,
+) -> tuple[OCRModel, Alphabet, ModelConfig]:
+    """Builds a model from the original project's ``encoder.pth``, ``decoder.pth`` and alphabet file.
+
+    Hidden size and the attention width (hence the input width, 280 for 71 slots) are read from the weights.
+    """
+    alphabet = Alphabet.from_file(alphabet_path)
+    enc_sd = load_state_dict(encoder_path, "encoder checkpoint")
+    dec_sd = load_state_dict(decoder_path, "decoder checkpoint")
+    if any(k.startswith("decoder.") for k in enc_sd) and not any(k.startswith("decoder.") for k in dec_sd):
+        raise ModelFileError(os.fspath(encoder_path), "looks like a decoder checkpoint: encoder and decoder swapped?")
+    config = _infer_original_config(dec_sd, alphabet, os.fspath(decoder_path), config or ModelConfig())
+    model = OCRModel(config, alphabet.num_classes)
+    _check_and_load(model.encoder, enc_sd, os.fspath(encoder_path))
+    _check_and_load(model.decoder, dec_sd, os.fspath(decoder_path))
+    return model.eval(), alphabet, config
+
+
+def save_model(
+    path: str | os.PathLike, model: OCRModel, alphabet: Alphabet, dtype: torch.dtype | None = None
+) -> None:
+    """Writes a fastocr model file atomically (temp file in the same folder, fsync, rename).
+
+    Args:
+        dtype: cast floating-point weights (e.g. ``torch.float16`` to halve the file); None keeps them.
+    """
+    tensors = {
+        k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().cpu().contiguous()
+        for k, v in model.state_dict().items()
+    }
+    metadata = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "config": json.dumps(model.config.to_dict()),
+        "alphabet": json.dumps(alphabet.chars, ensure_ascii=False),
+    }
+    atomic_write_bytes(path, save_safetensors_bytes(tensors, metadata=metadata))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Writes ``data`` to ``path`` so that a crash leaves either the old file or the new one, never half of one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_metadata(data: bytes, path: str) -> dict[str, str]:
+    """The safetensors header's __metadata__ (the header is 8 bytes of length, then JSON)."""
+    try:
+        n = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + n])
+        return header.get("__metadata__") or {}
+    except (ValueError, UnicodeDecodeError, AttributeError) as e:
+        raise ModelFileError(path, f"not a fastocr model file (unreadable safetensors header: {e})") from e
+
+
+def load_model(path: str | os.PathLike) -> tuple[OCRModel, Alphabet, ModelConfig]:
+    """Loads a fastocr model file written by ``save_model`` (or ``fastocr convert``)."""
+    spath = os.fspath(path)
+    data = _read_bytes(path, "model file")
+    if len(data) < 8:
+        raise ModelFileError(spath, f"not a fastocr model file (only {len(data)} bytes)")
+    meta = _read_metadata(data, spath)
+    if meta.get("format") != FORMAT_NAME:
+        raise ModelFileError(spath, "not a fastocr model file (no 'format: fastocr' in its metadata); for the "
+                                    "original encoder.pth/decoder.pth use --encoder/--decoder/--alphabet")
+    if meta.get("version") != FORMAT_VERSION:
+        raise ModelFileError(spath, f"model format version {meta.get('version')!r}; this fastocr reads "
+                                    f"{FORMAT_VERSION!r}")
+    try:
+        tensors = load_safetensors_bytes(data)
+        config = ModelConfig.from_dict(json.loads(meta["config"]))
+        alphabet = Alphabet(json.loads(meta["alphabet"]))
+    except SafetensorError as e:
+        raise ModelFileError(spath, f"corrupt or truncated model file ({e})") from e
+    except (KeyError, ValueError, TypeError, FastOCRError) as e:
+        raise ModelFileError(spath, f"model file metadata is invalid ({e})") from e
+    model = OCRModel(config, alphabet.num_classes)
+    _check_and_load(model, tensors, spath)
+    return model.eval(), alphabet, config

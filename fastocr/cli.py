@@ -1,0 +1,173 @@
+"""The ``fastocr`` command line: recognize, convert, info, synth."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import FastOCRError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
+
+
+def _expand_inputs(inputs: list[str]) -> list[str]:
+    """Files as given; directories become the image files inside them (recursively, sorted)."""
+    out = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            out.extend(str(f) for f in sorted(p.rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            out.append(item)
+    return out
+
+
+def _load_recognizer(args):
+    from .recognizer import Recognizer
+
+    originals = [args.encoder, args.decoder, args.alphabet]
+    if any(originals):
+        if not all(originals):
+            raise FastOCRError("--encoder, --decoder and --alphabet go together (the original model's files)")
+        if args.model:
+            raise FastOCRError("give either --model or --encoder/--decoder/--alphabet, not both")
+        return Recognizer.from_original(args.encoder, args.decoder, args.alphabet, device=args.device)
+    return Recognizer.load(args.model, device=args.device)
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model (default: the bundled model)")
+    g.add_argument("--model", "-m", help="a fastocr model file (.safetensors), e.g. made by `fastocr convert`")
+    g.add_argument("--encoder", help="the original project's encoder.pth (with --decoder and --alphabet)")
+    g.add_argument("--decoder", help="the original project's decoder.pth")
+    g.add_argument("--alphabet", help="the original alphabet file, one character per line (char_std_5990.txt)")
+
+
+def cmd_recognize(args) -> int:
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rec = _load_recognizer(args)
+    paths = _expand_inputs(args.images)
+    if not paths:
+        print("fastocr recognize: no image files found in the given paths", file=sys.stderr)
+        return 1
+    results = rec.recognize(
+        paths, beam_size=args.beam_size, num_hypotheses=args.num_hypotheses,
+        length_penalty=args.length_penalty, batch_size=args.batch_size, max_len=args.max_len,
+        progress=not args.no_progress and len(paths) > args.batch_size and sys.stderr.isatty(),
+    )
+    for r in results:
+        if args.json:
+            print(json.dumps(r.to_dict(), ensure_ascii=False))
+        elif r.error:
+            print(f"{r.source}: error: {r.error}", file=sys.stderr)
+        else:
+            prefix = f"{r.source}: " if len(results) > 1 else ""
+            print(f"{prefix}{r.text} => {r.confidence}")
+            for c in r.candidates[1:]:
+                print(f"{' ' * len(prefix)}  alt: {c.text} => {c.confidence} (score {c.score:.4f})")
+    failed = sum(not r.ok for r in results)
+    if failed:
+        print(f"fastocr recognize: {failed} of {len(results)} images failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_convert(args) -> int:
+    import torch
+
+    from .recognizer import Recognizer
+
+    rec = Recognizer.from_original(args.encoder, args.decoder, args.alphabet, device="cpu")
+    rec.save(args.output, dtype=torch.float16 if args.fp16 else None)
+    size = Path(args.output).stat().st_size
+    print(f"wrote {args.output} ({size / 2**20:.1f} MiB, {len(rec.alphabet)} characters, {rec.config})")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from ._ext import backend_info
+
+    print(json.dumps(backend_info(), indent=2, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fastocr",
+        description="Fast text-line OCR (the crnn_seq2seq_ocr_pytorch recognizer). "
+        "Run `fastocr COMMAND --help` for each command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "recognize", help="read the text of line images",
+        description="Recognise cropped text-line images and print `text => confidence` per image "
+        "(prefixed with the path when there are several). Confidence is the product of the per-character "
+        "probabilities, end-of-line included. Exit status: 0 all read, 1 some failed, 2 usage error.",
+        epilog="examples:\n  fastocr recognize line.png\n  fastocr recognize scans/ --json > out.jsonl\n"
+        "  fastocr recognize img.jpg --encoder encoder.pth --decoder decoder.pth --alphabet char_std_5990.txt",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, or directories to search for images")
+    _add_model_args(p)
+    p.add_argument("--beam-size", "-k", type=int, default=1, help="beam width; 1 = greedy, as the original (default 1)")
+    p.add_argument("--num-hypotheses", "-n", type=int, default=1, help="n-best entries to print per image (<= beam)")
+    p.add_argument("--length-penalty", type=float, default=0.0,
+                   help="alpha in score = log p / length**alpha; 0 ranks by probability (default 0)")
+    p.add_argument("--batch-size", "-b", type=int, default=64, help="images per forward pass (default 64)")
+    p.add_argument("--max-len", type=int, default=None, help="decode steps per line (default: the model's, 20)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines) on stdout")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_recognize)
+
+    p = sub.add_parser(
+        "convert", help="turn the original encoder.pth + decoder.pth into one fastocr model file",
+        description="Load the original project's checkpoints (safely: tensors only) with their alphabet, "
+        "check every shape, and write one .safetensors file holding config, alphabet and weights.",
+        epilog="example:\n  fastocr convert --encoder encoder.pth --decoder decoder.pth "
+        "--alphabet char_std_5990.txt -o chinese.safetensors",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--encoder", required=True, help="the original encoder.pth")
+    p.add_argument("--decoder", required=True, help="the original decoder.pth")
+    p.add_argument("--alphabet", required=True, help="the original alphabet file (char_std_5990.txt)")
+    p.add_argument("--output", "-o", required=True, help="the fastocr model file to write (.safetensors)")
+    p.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser(
+        "info", help="show the compiled extension, Triton and CUDA status",
+        description="Print which fast paths this installation has, as JSON: the torch version, whether CUDA "
+        "is available, whether the C++ extension (fastocr._C) and its CUDA part (fastocr._C_cuda) were built, "
+        "and, when one is missing, the import error that explains why.",
+        epilog="example:\n  fastocr info", formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(func=cmd_info)
+
+    from . import synth
+
+    p = sub.add_parser("synth", help="render a synthetic text-line dataset")
+    synth.add_arguments(p)
+    p.set_defaults(func=synth.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FastOCRError as e:
+        print(f"fastocr {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The original recognizer, module for module: CNN -> two BiLSTMs -> GRU decoder with fixed-slot attention.
+
+Module and attribute names are those of ``crnn/seq2seq.py`` in the original project, so its ``encoder.pth``
+and ``decoder.pth`` state_dicts load unchanged (see ``checkpoint.py``). Shapes: B images, T encoder columns,
+H hidden size, V classes.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+
+class CNN(nn.Module):
+    """VGG-style feature extractor: [B, C, 32, W] -> [B, 512, 1, W // 4 + 1]."""
+
+    def __init__(self, channel_size: int):
+        super().__init__()
+        self.cnn = nn.Sequential(
+            nn.Conv2d(channel_size, 64, 3, 1, 1), nn.ReLU(True), nn.MaxPool2d(2, 2),
+            nn.Conv2d(64, 128, 3, 1, 1), nn.ReLU(True), nn.MaxPool2d(2, 2),
+            nn.Conv2d(128, 256, 3, 1, 1), nn.BatchNorm2d(256), nn.ReLU(True),
+            nn.Conv2d(256, 256, 3, 1, 1), nn.ReLU(True), nn.MaxPool2d((2, 2), (2, 1), (0, 1)),
+            nn.Conv2d(256, 512, 3, 1, 1), nn.BatchNorm2d(512), nn.ReLU(True),
+            nn.Conv2d(512, 512, 3, 1, 1), nn.ReLU(True), nn.MaxPool2d((2, 2), (2, 1), (0, 1)),
+            nn.Conv2d(512, 512, 2, 1, 0), nn.BatchNorm2d(512), nn.ReLU(True),
+        )  # fmt: skip
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.cnn(images)
+
+
+class BidirectionalLSTM(nn.Module):
+    """A time-major BiLSTM followed by a per-step Linear(2*hidden -> out), named ``embedding`` as in the original."""
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int):
+        super().__init__()
+        self.rnn = nn.LSTM(input_size, hidden_size, bidirectional=True)
+        self.embedding = nn.Linear(hidden_size * 2, output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [T, B, in] -> [T, B, out]
+        recurrent, _ = self.rnn(x)
+        return self.embedding(recurrent)
+
+
+class Encoder(nn.Module):
+    """Images [B, C, 32, W] -> encoder outputs [T, B, H], T = W // 4 + 1."""
+
+    def __init__(self, channel_size: int, hidden_size: int):
+        super().__init__()
+        self.cnn = CNN(channel_size)
+        self.rnn = nn.Sequential(
+            BidirectionalLSTM(512, hidden_size, hidden_size),
+            BidirectionalLSTM(hidden_size, hidden_size, hidden_size),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        conv = self.cnn(images)  # [B, 512, 1, T]
+        if conv.shape[2] != 1:
+            raise ValueError(f"images must be 32 px high (CNN output height 1), got input height {images.shape[2]}")
+        return self.rnn(conv.squeeze(2).permute(2, 0, 1))  # [T, B, H]
+
+
+class AttnDecoderRNN(nn.Module):
+    """One decoder step with the original fixed-slot attention (the scores never look at the encoder outputs).
+
+    Step, for previous tokens y [N], hidden h [1, N, H], encoder outputs E [T, N, H]:
+        e = dropout(embedding(y)); a = softmax(attn([e; h])); c = a . E
+        x = relu(attn_combine([e; c])); h' = GRU(x, h); logp = log_softmax(out(h'))
+    """
+
+    def __init__(self, hidden_size: int, output_size: int, dropout_p: float = 0.1, max_length: int = 71):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.output_size = output_size
+        self.max_length = max_length
+        self.embedding = nn.Embedding(output_size, hidden_size)
+        self.attn = nn.Linear(hidden_size * 2, max_length)
+        self.attn_combine = nn.Linear(hidden_size * 2, hidden_size)
+        self.dropout = nn.Dropout(dropout_p)
+        self.gru = nn.GRU(hidden_size, hidden_size)
+        self.out = nn.Linear(hidden_size, output_size)
+
+    def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, encoder_outputs: torch.Tensor):
+        """Returns (log-probs [N, V], new hidden [1, N, H], attention weights [N, T])."""
+        embedded = self.dropout(self.embedding(tokens))  # [N, H]
+        attn_weights = F.softmax(self.attn(torch.cat((embedded, hidden[0]), 1)), dim=1)  # [N, T]
+        context = torch.bmm(attn_weights.unsqueeze(1), encoder_outputs.permute(1, 0, 2)).squeeze(1)  # [N, H]
+        x = F.relu(self.attn_combine(torch.cat((embedded, context), 1)).unsqueeze(0))  # [1, N, H]
+        output, hidden = self.gru(x, hidden)
+        return F.log_softmax(self.out(output[0]), dim=1), hidden, attn_weights
+
+
+class Decoder(nn.Module):
+    """The original wrapper: its attribute ``decoder`` gives the ``decoder.`` prefix of ``decoder.pth`` keys."""
+
+    def __init__(self, hidden_size: int, output_size: int, dropout_p: float = 0.1, max_length: int = 71):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.decoder = AttnDecoderRNN(hidden_size, output_size, dropout_p, max_length)
+
+    def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, encoder_outputs: torch.Tensor):
+        return self.decoder(tokens, hidden, encoder_outputs)
+
+    def init_hidden(self, batch_size: int, device=None) -> torch.Tensor:
+        return torch.zeros(1, batch_size, self.hidden_size, device=device)
+
+
+class OCRModel(nn.Module):
+    """Encoder + decoder for one ModelConfig and alphabet size. State dict keys: ``encoder.*``, ``decoder.decoder.*``."""
+
+    def __init__(self, config: ModelConfig, num_classes: int, dropout_p: float = 0.0):
+        super().__init__()
+        self.config = config
+        self.encoder = Encoder(config.num_channels, config.hidden_size)
+        self.decoder = Decoder(config.hidden_size, num_classes, dropout_p, config.num_slots)
+
+    @property
+    def num_classes(self) -> int:
+        return self.decoder.decoder.output_size

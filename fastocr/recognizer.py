@@ -1,0 +1,267 @@
+"""The public API: ``Recognizer`` (a loaded model you reuse) and ``recognize_batch`` (one call)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from . import checkpoint
+from .alphabet import EOS_TOKEN, Alphabet
+from .config import ModelConfig
+from .errors import FastOCRError, ImageError
+from .model import OCRModel
+from .preprocess import ImageInput, describe, load_rgb, resize_line, to_batch
+from .reference import AttnStep, Hypothesis, beam_search_ref, greedy_decode_ref
+
+DEFAULT_MODEL = Path(__file__).parent / "data" / "default.safetensors"
+
+
+@dataclass
+class Candidate:
+    """One entry of an n-best list."""
+
+    text: str
+    score: float  # log-probability, divided by length ** length_penalty
+    confidence: float  # product of the token probabilities, EOS included
+
+
+@dataclass
+class Recognition:
+    """The result for one image.
+
+    Attributes:
+        text: the recognised line ("" on error).
+        confidence: product of the per-step probabilities of the chosen tokens, the EOS step included.
+        char_probs: probability of each character of ``text``.
+        source: the input's path, or ``<type #index>``.
+        error: why this input failed, or None.
+        candidates: the n-best list, best first (one entry unless ``num_hypotheses`` > 1).
+    """
+
+    text: str
+    confidence: float
+    char_probs: list[float]
+    source: str
+    error: str | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "text": self.text, "confidence": self.confidence,
+                "char_probs": self.char_probs, "error": self.error,
+                "candidates": [c.__dict__ for c in self.candidates]}
+
+
+def _sequential_product(probs: torch.Tensor) -> float:
+    """Product in float32, left to right, as the original accumulates its confidence."""
+    out = torch.ones((), dtype=torch.float32)
+    for p in probs:
+        out = out * p
+    return float(out)
+
+
+def _check_images_arg(images) -> list:
+    if isinstance(images, (str, os.PathLike, bytes, bytearray, np.ndarray, Image.Image)):
+        raise TypeError(
+            f"images must be a list of images, got a single {type(images).__name__}; "
+            "wrap it in a list, or use Recognizer.recognize_one(image)"
+        )
+    if not isinstance(images, Iterable):
+        raise TypeError(f"images must be a list of images, got {type(images).__name__}")
+    return list(images)
+
+
+class Recognizer:
+    """A loaded recognizer. Thread-safe for concurrent ``recognize`` calls (the model is only read).
+
+    >>> rec = Recognizer.load("model.safetensors")                      # doctest: +SKIP
+    >>> [r.text for r in rec.recognize(["line1.png", "line2.png"])]    # doctest: +SKIP
+    ['Hello', 'world']
+    """
+
+    def __init__(self, model: OCRModel, alphabet: Alphabet, device: str | torch.device | None = None):
+        if model.num_classes != alphabet.num_classes:
+            raise FastOCRError(f"model has {model.num_classes} classes, alphabet gives {alphabet.num_classes}")
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = model.eval().to(self.device)
+        self.alphabet = alphabet
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.model.config
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, device=None) -> Recognizer:
+        """Loads a fastocr model file; None loads the bundled default model."""
+        if path is None:
+            if not DEFAULT_MODEL.exists():
+                raise FastOCRError(
+                    "this fastocr has no bundled default model yet: pass a model file "
+                    "(fastocr convert makes one from the original encoder.pth/decoder.pth) or use "
+                    "Recognizer.from_original(...)"
+                )
+            path = DEFAULT_MODEL
+        model, alphabet, _ = checkpoint.load_model(path)
+        return cls(model, alphabet, device)
+
+    @classmethod
+    def from_original(
+        cls, encoder_path, decoder_path, alphabet_path, device=None, max_decode_len: int | None = None
+    ) -> Recognizer:
+        """Builds a recognizer from the original project's ``encoder.pth``, ``decoder.pth`` and alphabet file.
+
+        Args:
+            max_decode_len: decode steps per line (the original's 20 by default).
+        """
+        model, alphabet, cfg = checkpoint.load_original(encoder_path, decoder_path, alphabet_path)
+        if max_decode_len is not None:
+            model.config = cfg.replace(max_decode_len=max_decode_len)
+        return cls(model, alphabet, device)
+
+    def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None) -> None:
+        """Writes this recognizer as one fastocr model file (config + alphabet + weights)."""
+        checkpoint.save_model(path, self.model, self.alphabet, dtype)
+
+    # -- recognition -------------------------------------------------------------------------------------------
+
+    def recognize_one(self, image: ImageInput, **kwargs) -> Recognition:
+        """Recognises a single image; raises ImageError if it cannot be read."""
+        return self.recognize([image], on_error="raise", **kwargs)[0]
+
+    def recognize(
+        self,
+        images: Sequence[ImageInput],
+        *,
+        beam_size: int = 1,
+        num_hypotheses: int = 1,
+        length_penalty: float = 0.0,
+        batch_size: int = 64,
+        max_len: int | None = None,
+        on_error: str = "report",
+        progress: bool = False,
+    ) -> list[Recognition]:
+        """Recognises text lines, returning one Recognition per input, in input order.
+
+        Args:
+            images: file paths, encoded bytes, numpy uint8 arrays (HxW gray, HxWx3 RGB, HxWx4 RGBA) or PIL images.
+            beam_size: 1 decodes greedily, exactly as the original; K > 1 runs a beam search.
+            num_hypotheses: length of each n-best list (at most ``beam_size``).
+            length_penalty: alpha in ``score = log p / length ** alpha`` (0: plain log-probability).
+            batch_size: images per forward pass. Results do not depend on it.
+            max_len: decode steps per line (default: the model config's, 20 for the original).
+            on_error: "report" puts the error in that item's ``error`` and goes on; "raise" raises ImageError.
+            progress: show a progress bar over batches.
+
+        Raises:
+            ImageError: an input could not be read and ``on_error="raise"``.
+            ValueError: an argument is out of range.
+        """
+        images = _check_images_arg(images)
+        if on_error not in ("report", "raise"):
+            raise ValueError(f"on_error must be 'report' or 'raise', got {on_error!r}")
+        if beam_size < 1 or not 1 <= num_hypotheses <= beam_size:
+            raise ValueError(f"need beam_size >= 1 and 1 <= num_hypotheses <= beam_size, "
+                             f"got beam_size={beam_size}, num_hypotheses={num_hypotheses}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        max_len = max_len or self.config.max_decode_len
+        cfg = self.config
+
+        results: list[Recognition | None] = [None] * len(images)
+        lines, good = [], []
+        for i, image in enumerate(images):
+            source = describe(image, i)
+            try:
+                lines.append(resize_line(load_rgb(image, source), cfg.img_height, cfg.img_width))
+                good.append(i)
+            except ImageError as e:
+                if on_error == "raise":
+                    raise
+                results[i] = Recognition("", 0.0, [], source, error=e.reason)
+
+        starts = range(0, len(good), batch_size)
+        for s in tqdm(starts, desc="recognize", unit="batch", disable=not progress or len(starts) < 2):
+            idx = good[s : s + batch_size]
+            batch = to_batch(lines[s : s + batch_size], cfg.img_height, cfg.img_width).to(self.device)
+            decoded = self._decode_batch(batch, beam_size, num_hypotheses, length_penalty, max_len)
+            for i, rec in zip(idx, decoded):
+                rec.source = describe(images[i], i)
+                results[i] = rec
+        return results  # type: ignore[return-value]
+
+    @torch.inference_mode()
+    def _decode_batch(self, batch, beam_size, num_hypotheses, length_penalty, max_len) -> list[Recognition]:
+        enc = self.model.encoder(batch)  # [T, B, H]
+        B = batch.shape[0]
+        if beam_size == 1:
+            out = greedy_decode_ref(AttnStep(self.model.decoder, enc), B, max_len, device=self.device)
+            return [self._from_greedy(out, b) for b in range(B)]
+        hyps = beam_search_ref(AttnStep(self.model.decoder, enc, beam_size), B, beam_size, max_len,
+                               num_hypotheses, length_penalty, device=self.device)
+        return [self._from_hypotheses(h) for h in hyps]
+
+    def _from_greedy(self, out, b: int) -> Recognition:
+        n = int(out.lengths[b])
+        tokens = out.tokens[b, :n].tolist()
+        probs = torch.exp(out.token_logprobs[b, :n]).cpu()
+        n_chars = n - 1 if tokens and tokens[-1] == EOS_TOKEN else n
+        text = self.alphabet.decode(tokens)
+        conf = float(out.confidence[b])
+        score = float(out.token_logprobs[b, :n].sum())
+        return Recognition(text, conf, probs[:n_chars].tolist(), "", None, [Candidate(text, score, conf)])
+
+    def _from_hypotheses(self, hyps: list[Hypothesis]) -> Recognition:
+        cands = []
+        for h in hyps:
+            probs = torch.exp(torch.tensor(h.token_logprobs, dtype=torch.float32))
+            cands.append(Candidate(self.alphabet.decode(h.tokens), h.score, _sequential_product(probs)))
+        best = hyps[0]
+        n_chars = len(best.tokens) - (1 if best.finished else 0)
+        probs = torch.exp(torch.tensor(best.token_logprobs[:n_chars], dtype=torch.float32)).tolist()
+        return Recognition(cands[0].text, cands[0].confidence, probs, "", None, cands)
+
+
+def recognize_batch(
+    images: Sequence[ImageInput],
+    model: str | os.PathLike | Recognizer | None = None,
+    *,
+    device: str | torch.device | None = None,
+    **kwargs,
+) -> list[Recognition]:
+    """Recognises a list of text-line images in one call.
+
+    >>> results = recognize_batch(["line.png"], model="model.safetensors")   # doctest: +SKIP
+    >>> results[0].text, results[0].confidence                               # doctest: +SKIP
+    ('Hello', 0.97)
+
+    Args:
+        images: see ``Recognizer.recognize``.
+        model: a Recognizer, a fastocr model file, or None for the bundled default model.
+        device: "cpu", "cuda", ... (default: CUDA when available).
+        **kwargs: ``beam_size``, ``num_hypotheses``, ``length_penalty``, ``batch_size``, ``max_len``,
+            ``on_error``, ``progress``, as in ``Recognizer.recognize``.
+    """
+    rec = model if isinstance(model, Recognizer) else _cached_recognizer(model, device)
+    return rec.recognize(images, **kwargs)
+
+
+_CACHE: dict = {}
+
+
+def _cached_recognizer(path, device) -> Recognizer:
+    """Loads each (model file, device) once per process, so repeated recognize_batch calls stay cheap."""
+    path = Path(path) if path is not None else DEFAULT_MODEL
+    key = (os.fspath(path), path.stat().st_mtime_ns if path.exists() else None, str(device))
+    if key not in _CACHE:
+        _CACHE[key] = Recognizer.load(path if path != DEFAULT_MODEL else None, device)
+    return _CACHE[key]

@@ -1,0 +1,194 @@
+"""Pure-PyTorch reference decoding: the oracle every fast path is tested against.
+
+Nothing here is tuned for speed; each function does the obvious thing so that it is easy to check by eye.
+
+Decoding works on a *step function* ``step(tokens [N], parents [N] | None) -> log-probs [N, V]``: it feeds the
+previous tokens to the decoder, after reordering its hidden state by ``parents`` (flat row indices into the
+previous step's rows) when given. ``AttnStep`` wraps the original decoder as one; tests also use random ones.
+
+Beam search, exactly (the C++ extension implements the same rules):
+  * Each image has K hypotheses; at step 0 only hypothesis 0 is live (score 0), the others score -inf, so the
+    beam never holds K copies of one prefix.
+  * Candidates are (parent k, token v) with score ``score[k] + logp[k, v]``. The best 2K are kept, sorted by
+    score, ties broken by the lower flat index ``k * V + v`` (so a lower parent, then a lower token id, wins).
+  * An EOS candidate within the first K of them finishes its hypothesis; the first K non-EOS candidates
+    become the next beam (2K candidates always hold K of them, since each parent has one EOS).
+  * A finished hypothesis of L tokens (EOS included) scores ``sum(logp) / L ** length_penalty``
+    (``length_penalty`` = 0 by default: the score is the log-probability of the line).
+  * An image stops when it has ``num_hypotheses`` finished and the worst of the best ``num_hypotheses`` scores
+    at least ``best_live / max_len ** length_penalty``: no live hypothesis can reach more, since
+    log-probabilities only fall and the penalty's largest divisor is ``max_len ** length_penalty``.
+  * After ``max_len`` steps, live hypotheses are finalised without EOS (L = max_len).
+  * The n-best list is the finished hypotheses sorted by score, ties by the order they finished.
+With beam_size 1 and no length penalty this is greedy decoding, token for token.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .alphabet import EOS_TOKEN, SOS_TOKEN
+
+StepFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+
+
+class AttnStep:
+    """A step function over the original decoder, for B images with ``rows_per_image`` hypotheses each.
+
+    Args:
+        decoder: the ``Decoder`` wrapper (or ``AttnDecoderRNN``) in eval mode.
+        encoder_outputs: (T, B, H) float.
+        rows_per_image: hypotheses per image (the beam size); rows are image-major: row n is image n // K.
+    """
+
+    def __init__(self, decoder: torch.nn.Module, encoder_outputs: torch.Tensor, rows_per_image: int = 1):
+        self.decoder = decoder
+        self.enc = encoder_outputs.repeat_interleave(rows_per_image, dim=1)  # [T, B*K, H]
+        hidden_size = encoder_outputs.shape[2]
+        self.hidden = encoder_outputs.new_zeros(1, self.enc.shape[1], hidden_size)  # [1, B*K, H]
+
+    def __call__(self, tokens: torch.Tensor, parents: torch.Tensor | None = None) -> torch.Tensor:
+        if parents is not None:
+            self.hidden = self.hidden[:, parents]
+        logp, self.hidden, _ = self.decoder(tokens, self.hidden, self.enc)
+        return logp  # [B*K, V]
+
+
+@dataclass
+class GreedyOutput:
+    """Greedy decoding of B lines.
+
+    Attributes:
+        tokens: (B, L) int64, the chosen ids step by step, EOS included; positions after a line's end are EOS.
+        token_logprobs: (B, L) float32, log-probability of each chosen id; 0 after a line's end.
+        lengths: (B,) int64, steps executed per line (EOS step included).
+        confidence: (B,) float32, product of the chosen probabilities in step order, as the original computes it.
+    """
+
+    tokens: torch.Tensor
+    token_logprobs: torch.Tensor
+    lengths: torch.Tensor
+    confidence: torch.Tensor
+
+
+def greedy_decode_ref(step: StepFn, batch_size: int, max_len: int, device=None) -> GreedyOutput:
+    """Batched greedy decoding with per-line EOS; stops when every line has emitted EOS or after max_len steps.
+
+    Ties pick the lowest class id (``torch.max`` returns the first maximum).
+    """
+    tokens = torch.full((batch_size,), SOS_TOKEN, dtype=torch.long, device=device)
+    done = torch.zeros(batch_size, dtype=torch.bool, device=device)
+    lengths = torch.zeros(batch_size, dtype=torch.long, device=device)
+    confidence = torch.ones(batch_size, dtype=torch.float32, device=device)
+    out_tokens, out_logp = [], []
+    for _ in range(max_len):
+        logp = step(tokens, None).float()  # [B, V]
+        best_logp, best = logp.max(dim=1)
+        best = torch.where(done, EOS_TOKEN, best)
+        best_logp = torch.where(done, 0.0, best_logp)
+        confidence = torch.where(done, confidence, confidence * torch.exp(best_logp))
+        lengths += (~done).long()
+        out_tokens.append(best)
+        out_logp.append(best_logp)
+        done = done | (best == EOS_TOKEN)
+        tokens = best
+        if bool(done.all()):
+            break
+    return GreedyOutput(torch.stack(out_tokens, 1), torch.stack(out_logp, 1), lengths, confidence)
+
+
+@dataclass
+class Hypothesis:
+    """One decoded line of a beam search.
+
+    Attributes:
+        tokens: ids without SOS; ends with EOS when ``finished``.
+        token_logprobs: log-probability of each id in ``tokens``.
+        score: ``sum(token_logprobs) / len(tokens) ** length_penalty``.
+        finished: whether it ended with EOS (False: cut at max_len).
+    """
+
+    tokens: list[int]
+    token_logprobs: list[float]
+    score: float
+    finished: bool
+
+    @property
+    def logprob(self) -> float:
+        return float(sum(self.token_logprobs))
+
+
+def _top_candidates(cand: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The best n of each row of cand [B, K*V], ties to the lower index (a stable descending sort)."""
+    scores, idx = torch.sort(cand, dim=1, descending=True, stable=True)
+    return scores[:, :n], idx[:, :n]
+
+
+def beam_search_ref(
+    step: StepFn,
+    batch_size: int,
+    beam_size: int,
+    max_len: int,
+    num_hypotheses: int = 1,
+    length_penalty: float = 0.0,
+    device=None,
+) -> list[list[Hypothesis]]:
+    """Batched beam search (rules in the module docstring). Returns, per image, its n-best list, best first."""
+    B, K = batch_size, beam_size
+    if not 1 <= num_hypotheses <= K:
+        raise ValueError(f"num_hypotheses must be in 1..beam_size={K}, got {num_hypotheses}")
+    scores = torch.full((B, K), -math.inf, device=device)
+    scores[:, 0] = 0.0
+    history = [[([], []) for _ in range(K)] for _ in range(B)]  # per image, per beam: (tokens, logps)
+    finished: list[list[Hypothesis]] = [[] for _ in range(B)]
+    done = [False] * B
+    tokens = torch.full((B * K,), SOS_TOKEN, dtype=torch.long, device=device)
+    parents = None
+
+    def penalised(logp_sum: float, length: int) -> float:
+        return logp_sum / length**length_penalty
+
+    for t in range(max_len):
+        logp = step(tokens, parents).float().view(B, K, -1)  # [B, K, V]
+        V = logp.shape[2]
+        cand_scores, cand_idx = _top_candidates((scores.unsqueeze(2) + logp).view(B, K * V), 2 * K)
+        next_parents = torch.arange(B * K, device=device)  # done images keep their rows unchanged
+        next_tokens = torch.full((B * K,), EOS_TOKEN, dtype=torch.long, device=device)
+        for b in range(B):
+            if done[b]:
+                continue
+            live, new_history = [], []
+            for rank, (s, flat) in enumerate(zip(cand_scores[b].tolist(), cand_idx[b].tolist())):
+                k, v = divmod(flat, V)
+                toks, lps = history[b][k]
+                step_logp = float(logp[b, k, v])
+                if v == EOS_TOKEN:
+                    if rank < K and math.isfinite(s):
+                        finished[b].append(Hypothesis(toks + [v], lps + [step_logp], penalised(s, t + 1), True))
+                elif len(live) < K:
+                    live.append((k, v, s))
+                    new_history.append((toks + [v], lps + [step_logp]))
+            history[b] = new_history
+            for j, (k, v, s) in enumerate(live):
+                scores[b, j] = s
+                next_parents[b * K + j] = b * K + k
+                next_tokens[b * K + j] = v
+            ranked = sorted((h.score for h in finished[b]), reverse=True)
+            best_live = scores[b].max().item()
+            if len(ranked) >= num_hypotheses and ranked[num_hypotheses - 1] >= penalised(best_live, max_len):
+                done[b] = True
+        if all(done):
+            break
+        tokens, parents = next_tokens, next_parents
+    for b in range(B):
+        if not done[b]:
+            for j, (toks, lps) in enumerate(history[b]):
+                s = scores[b, j].item()
+                if math.isfinite(s):
+                    finished[b].append(Hypothesis(toks, lps, penalised(s, len(toks)), False))
+    # sorted() is stable: equal scores keep the order in which they finished.
+    return [sorted(f, key=lambda h: -h.score)[:num_hypotheses] for f in finished]

@@ -1,0 +1,91 @@
+"""Shared fixtures. Triton runs through its interpreter when there is no GPU: set before any kernel import."""
+
+import os
+
+import torch
+
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from original import OrigDecoder, OrigEncoder  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+if not SHARED.exists():  # CI clones elsewhere: shared/ sits beside the checkout
+    SHARED = Path(os.environ.get("FASTOCR_SHARED", Path.cwd().parent / "shared"))
+SEED = SHARED / "seed"
+ALPHABET_5990 = SEED / "char_std_5990.txt"
+TEST_IMAGES = sorted((SEED / "test_img").glob("*.jpg"))
+
+
+def make_original_weights(seed=0, hidden=256, classes=5991, slots=71, hot_gain=100.0, ctx_gain=30.0, enc_gain=5.0):
+    """Random weights in the original layout, made decisive so decoding gives real strings and confidences.
+
+    Plain random init gives near-uniform 1/5991 probabilities (confidence underflows to 0.0 after 20 steps,
+    which would make confidence parity vacuous) and encoder outputs that hardly depend on the image. So: 40 hot
+    output classes (EOS among them) with sharp weights, and a stronger encoder-to-decoder path.
+    """
+    torch.manual_seed(seed)
+    enc, dec = OrigEncoder(hidden), OrigDecoder(hidden, classes, slots)
+    for m in enc.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):  # non-trivial running stats, so eval-mode BN is exercised
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    with torch.no_grad():
+        enc.rnn[1].embedding.weight.mul_(enc_gain)
+        dec.decoder.attn_combine.weight[:, hidden:].mul_(ctx_gain)
+        hot = torch.cat([torch.tensor([1]), torch.randperm(classes - 2)[:40] + 2])
+        dec.decoder.out.weight[hot] *= hot_gain
+    return enc.eval(), dec.eval()
+
+
+@pytest.fixture(scope="session")
+def original_files(tmp_path_factory):
+    """(encoder.pth, decoder.pth, alphabet) saved exactly as the original saved them: bare state_dicts."""
+    d = tmp_path_factory.mktemp("original")
+    enc, dec = make_original_weights()
+    torch.save(enc.state_dict(), d / "encoder.pth")
+    torch.save(dec.state_dict(), d / "decoder.pth")
+    return d / "encoder.pth", d / "decoder.pth", ALPHABET_5990
+
+
+@pytest.fixture(scope="session")
+def original_modules(original_files):
+    enc, dec = OrigEncoder(), OrigDecoder()
+    enc.load_state_dict(torch.load(original_files[0], weights_only=True))
+    dec.load_state_dict(torch.load(original_files[1], weights_only=True))
+    return enc.eval(), dec.eval()
+
+
+@pytest.fixture(scope="session")
+def recognizer(original_files):
+    import fastocr
+
+    return fastocr.Recognizer.from_original(*original_files, device="cpu")
+
+
+def random_line_image(rng: np.random.Generator, height: int, width: int) -> Image.Image:
+    """A noisy RGB image with bars, so different images give different encoder outputs."""
+    arr = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+    arr[:, rng.integers(0, width, size=max(1, width // 8))] //= 4
+    return Image.fromarray(arr)
+
+
+@pytest.fixture(scope="session")
+def generated_images(tmp_path_factory):
+    """Images whose sizes reach every preprocessing branch: padded, exactly 280, squashed, tall, tiny."""
+    d = tmp_path_factory.mktemp("generated")
+    rng = np.random.default_rng(1)
+    sizes = [(32, 280), (32, 100), (20, 50), (64, 900), (48, 300), (32, 279), (33, 290), (100, 30), (8, 400),
+             (31, 17), (45, 1000)]
+    paths = []
+    for i, (h, w) in enumerate(sizes):
+        p = d / f"gen_{i}_{w}x{h}.png"
+        random_line_image(rng, h, w).save(p)
+        paths.append(p)
+    return paths

@@ -1,0 +1,87 @@
+"""`fastocr convert` round trip, and the CLI's output, JSON, exit codes and help."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from conftest import TEST_IMAGES
+
+import fastocr
+from fastocr.cli import build_parser, main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "fastocr.cli", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def converted(original_files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("conv") / "model.safetensors"
+    enc, dec, alpha = original_files
+    assert main(["convert", "--encoder", str(enc), "--decoder", str(dec), "--alphabet", str(alpha), "-o", str(out)]) == 0
+    return out
+
+
+def test_convert_round_trip_gives_the_same_outputs(converted, recognizer, generated_images):
+    images = list(TEST_IMAGES) + list(generated_images)
+    loaded = fastocr.Recognizer.load(converted, device="cpu")
+    assert loaded.alphabet == recognizer.alphabet and loaded.config == recognizer.config
+    for a, b in zip(loaded.recognize(images), recognizer.recognize(images)):
+        assert (a.text, a.confidence) == (b.text, b.confidence)
+
+
+def test_fp16_model_file_is_half_the_size_and_loads(recognizer, tmp_path, converted):
+    half = tmp_path / "half.safetensors"
+    recognizer.save(half, dtype=__import__("torch").float16)
+    assert half.stat().st_size < 0.55 * converted.stat().st_size
+    rec16 = fastocr.Recognizer.load(half, device="cpu")
+    assert rec16.recognize(TEST_IMAGES[:2])[0].ok
+
+
+def test_recognize_prints_text_and_confidence_like_the_original(original_files, recognizer):
+    enc, dec, alpha = original_files
+    proc = run_cli("recognize", TEST_IMAGES[0], "--encoder", enc, "--decoder", dec, "--alphabet", alpha)
+    assert proc.returncode == 0, proc.stderr
+    text, conf = proc.stdout.strip().rsplit(" => ", 1)
+    expected = recognizer.recognize(TEST_IMAGES[:1])[0]
+    assert text == expected.text and math.isclose(float(conf), expected.confidence, rel_tol=1e-6)
+
+
+def test_recognize_json_directory_and_failures(converted, tmp_path):
+    d = tmp_path / "imgs"
+    d.mkdir()
+    for p in TEST_IMAGES[:3]:
+        (d / p.name).write_bytes(p.read_bytes())
+    (d / "broken.png").write_bytes(b"not a png")
+    proc = run_cli("recognize", d, "--model", converted, "--json", "--beam-size", "3", "-n", "2")
+    assert proc.returncode == 1  # something failed
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(rows) == 4
+    assert sum(r["error"] is not None for r in rows) == 1
+    for r in rows:
+        if r["error"] is None:
+            assert len(r["candidates"]) == 2 and r["candidates"][0]["text"] == r["text"]
+
+
+def test_usage_errors_exit_2(converted, original_files):
+    proc = run_cli("recognize", TEST_IMAGES[0], "--encoder", original_files[0])
+    assert proc.returncode == 2 and "--encoder, --decoder and --alphabet go together" in proc.stderr
+    proc = run_cli("recognize", TEST_IMAGES[0], "--model", TEST_IMAGES[1])
+    assert proc.returncode == 2 and "not a fastocr model file" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["recognize", "convert", "info", "synth"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args([command, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert len(out) > 200 and "usage: fastocr " + command in out
+
+
+def test_info_reports_the_extension():
+    proc = run_cli("info")
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["extension"] is True

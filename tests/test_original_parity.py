@@ -1,0 +1,68 @@
+"""fastocr reproduces the original project's inference exactly, on its checkpoint layout."""
+
+import math
+
+import pytest
+import torch
+from conftest import TEST_IMAGES
+from original import orig_infer
+
+import fastocr
+from fastocr.model import OCRModel
+
+
+def test_state_dict_layout_matches_spec(original_files):
+    """The original files' keys and shapes are the model's own (SPEC §1.4, §5)."""
+    enc_sd = torch.load(original_files[0], weights_only=True)
+    dec_sd = torch.load(original_files[1], weights_only=True)
+    model = OCRModel(fastocr.ModelConfig(), 5991)
+    assert {k: v.shape for k, v in model.encoder.state_dict().items()} == {k: v.shape for k, v in enc_sd.items()}
+    assert {k: v.shape for k, v in model.decoder.state_dict().items()} == {k: v.shape for k, v in dec_sd.items()}
+    assert len(enc_sd) == 49 and len(dec_sd) == 11
+    assert sum(p.numel() for p in model.encoder.parameters()) == 8_444_800
+    assert sum(p.numel() for p in model.decoder.parameters()) == 3_635_886
+
+
+@pytest.fixture(scope="module")
+def alphabet_chars(recognizer):
+    return recognizer.alphabet.chars
+
+
+# Batch 1 runs the very float operations of the original loop: equal to 1e-6 (in fact bit for bit).
+# In a batch, GEMMs and convolutions sum in another order: each step's log-probs move by ~1e-7, which the
+# 21-step product turns into up to ~2e-5 relative (measured over these weights), hence the looser batched bound.
+BATCH1_RTOL, BATCHED_RTOL = 1e-6, 5e-5
+
+
+def _assert_same(rec, orig_enc, orig_dec, chars, paths, batch_size, rtol):
+    results = fastocr.recognize_batch(paths, model=rec, batch_size=batch_size)
+    with torch.no_grad():
+        expected = [orig_infer(orig_enc, orig_dec, chars, p) for p in paths]
+    for r, (text, prob), p in zip(results, expected, paths):
+        assert r.ok, r.error
+        assert r.text == text, p
+        assert prob > 0, "a vacuous confidence: the fixture weights should give non-zero confidences"
+        assert math.isclose(r.confidence, prob, rel_tol=rtol), (p, r.confidence, prob)
+
+
+@pytest.mark.parametrize(("batch_size", "rtol"), [(1, BATCH1_RTOL), (64, BATCHED_RTOL)])
+def test_sample_images_match_original_loop(recognizer, original_modules, alphabet_chars, batch_size, rtol):
+    assert len(TEST_IMAGES) == 5
+    _assert_same(recognizer, *original_modules, alphabet_chars, TEST_IMAGES, batch_size, rtol)
+
+
+@pytest.mark.parametrize(("batch_size", "rtol"), [(1, BATCH1_RTOL), (64, BATCHED_RTOL)])
+def test_generated_images_match_original_loop(
+    recognizer, original_modules, alphabet_chars, generated_images, batch_size, rtol
+):
+    """Padded, exact-width, squashed, tall and tiny images all go through the same preprocessing."""
+    _assert_same(recognizer, *original_modules, alphabet_chars, generated_images, batch_size, rtol)
+
+
+def test_char_probs_multiply_to_confidence_with_eos(recognizer):
+    r = recognizer.recognize(TEST_IMAGES[:1])[0]
+    assert len(r.char_probs) == len(r.text)
+    if len(r.text) < recognizer.config.max_decode_len:  # EOS step included in the confidence
+        assert r.confidence < math.prod(r.char_probs) * (1 + 1e-5)
+    else:
+        assert math.isclose(r.confidence, math.prod(r.char_probs), rel_tol=1e-5)
