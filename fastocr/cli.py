@@ -1,4 +1,4 @@
-"""The ``fastocr`` command line: recognize, convert, info, synth."""
+"""The ``fastocr`` command line: recognize, convert, info, eval, train, synth."""
 
 from __future__ import annotations
 
@@ -150,7 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_info)
 
-    from . import synth
+    from . import evaluate, synth, train
+
+    p = sub.add_parser("eval", help="measure accuracy on a labelled list")
+    evaluate.add_arguments(p)
+    p.set_defaults(func=evaluate.run)
+
+    p = sub.add_parser("train", help="train a recognizer (label lists and/or synthetic lines)")
+    train.add_arguments(p)
+    p.set_defaults(func=train.run)
 
     p = sub.add_parser("synth", help="render a synthetic text-line dataset")
     synth.add_arguments(p)

@@ -72,7 +72,7 @@ def test_usage_errors_exit_2(converted, original_files):
     assert proc.returncode == 2 and "not a fastocr model file" in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["recognize", "convert", "info", "synth"])
+@pytest.mark.parametrize("command", ["recognize", "convert", "info", "eval", "train", "synth"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as e:
         build_parser().parse_args([command, "--help"])
@@ -85,3 +85,12 @@ def test_info_reports_the_extension():
     proc = run_cli("info")
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["extension"] is True
+
+
+def test_eval_reports_metrics_as_json(converted, tmp_path, recognizer):
+    lines = [f"{p}\t{p.stem}" for p in TEST_IMAGES[:3]]
+    (tmp_path / "list.tsv").write_text("\n".join(lines), encoding="utf-8")
+    proc = run_cli("eval", tmp_path / "list.tsv", "--model", converted, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["count"] == 3 and report["exact"] == 0.0 and report["cer"] > 0.5

@@ -1,0 +1,74 @@
+"""Recognition metrics: exact match (case-sensitive, and case-insensitive alphanumeric) and character error rate."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions all cost 1)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def alnum_lower(text: str) -> str:
+    """The scene-text protocol's normalisation: letters and digits only, lower case."""
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+def _alignment_confusions(pred: str, gt: str) -> list[tuple[str, str]]:
+    """(expected, got) pairs of a minimal alignment; '' marks an insertion or a deletion."""
+    n, m = len(gt), len(pred)
+    d = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        d[i][0] = i
+    for j in range(m + 1):
+        d[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (gt[i - 1] != pred[j - 1]))
+    out, i, j = [], n, m
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and d[i][j] == d[i - 1][j - 1] + (gt[i - 1] != pred[j - 1]):
+            if gt[i - 1] != pred[j - 1]:
+                out.append((gt[i - 1], pred[j - 1]))
+            i, j = i - 1, j - 1
+        elif i > 0 and d[i][j] == d[i - 1][j] + 1:
+            out.append((gt[i - 1], ""))
+            i -= 1
+        else:
+            out.append(("", pred[j - 1]))
+            j -= 1
+    return out
+
+
+def score(preds: Sequence[str], gts: Sequence[str], top_confusions: int = 10) -> dict:
+    """Exact match, case-insensitive alphanumeric match, CER, a breakdown by label length, top confusions."""
+    if len(preds) != len(gts):
+        raise ValueError(f"{len(preds)} predictions for {len(gts)} labels")
+    n = len(gts)
+    exact = sum(p == g for p, g in zip(preds, gts))
+    alnum = sum(alnum_lower(p) == alnum_lower(g) for p, g in zip(preds, gts))
+    errors = sum(edit_distance(p, g) for p, g in zip(preds, gts))
+    chars = sum(len(g) for g in gts)
+    by_len: dict[str, list[int]] = {}
+    for p, g in zip(preds, gts):
+        key = str(len(g)) if len(g) < 10 else ("10-19" if len(g) < 20 else "20+")
+        by_len.setdefault(key, [0, 0])
+        by_len[key][0] += 1
+        by_len[key][1] += p == g
+    confusions = Counter(c for p, g in zip(preds, gts) if p != g for c in _alignment_confusions(p, g))
+    return {
+        "count": n,
+        "exact": exact / n if n else 0.0,
+        "exact_alnum_ci": alnum / n if n else 0.0,
+        "cer": errors / chars if chars else 0.0,
+        "by_length": {k: {"count": c, "exact": e / c} for k, (c, e) in sorted(by_len.items(), key=lambda x: x[0])},
+        "confusions": [{"expected": e, "got": g, "count": c} for (e, g), c in confusions.most_common(top_confusions)],
+    }

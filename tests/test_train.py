@@ -1,0 +1,73 @@
+"""Training: it learns, logs, checkpoints atomically, and resumes exactly where it stopped."""
+
+import csv
+
+import pytest
+import torch
+
+from fastocr.cli import build_parser
+from fastocr.data import PAD_TARGET, Collate, read_label_list
+from fastocr.alphabet import Alphabet, EOS_TOKEN, SOS_TOKEN
+from fastocr.metrics import alnum_lower, edit_distance, score
+from fastocr.train import train
+
+pytest.importorskip("matplotlib")
+
+
+def _args(out, *extra):
+    return build_parser().parse_args(
+        ["train", "--out", str(out), "--batch-size", "4", "--val-size", "4", "--eval-every", "2",
+         "--ckpt-every", "1", "--log-every", "1", "--workers", "0", "--max-label-len", "8", *extra]
+    )
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = tmp_path / "straight"
+    train(_args(straight, "--steps", "4"))
+    interrupted = tmp_path / "interrupted"
+    train(_args(interrupted, "--steps", "2"))
+    train(_args(interrupted, "--steps", "4", "--resume"))
+    a = torch.load(straight / "latest.pt", weights_only=True)
+    b = torch.load(interrupted / "latest.pt", weights_only=True)
+    assert a["step"] == b["step"] == 4
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+
+
+def test_run_writes_log_curves_and_a_loadable_model(tmp_path):
+    import fastocr
+
+    best = train(_args(tmp_path, "--steps", "2"))
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    assert rows[-1]["synth_exact"] != ""
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    rec = fastocr.Recognizer.load(best, device="cpu")
+    assert len(rec.alphabet) == 95 and rec.recognize([(tmp_path / "curves.png")])[0].ok
+
+
+def test_collate_targets_and_dropping_bad_items(tmp_path):
+    alphabet = Alphabet("abc ")
+    img = torch.zeros(20, 40, 3, dtype=torch.uint8).numpy()
+    batch = [(img, "ab"), (img, "xyz"), (tmp_path / "missing.png", "a"), (img, "c a")]
+    images, targets, labels = Collate(alphabet)(batch)
+    assert labels == ["ab", "c a"] and images.shape == (2, 3, 32, 280)
+    assert targets[:, 0].tolist() == [SOS_TOKEN, 2, 3, EOS_TOKEN, PAD_TARGET]
+    assert targets[:, 1].tolist() == [SOS_TOKEN, 4, 5, 2, EOS_TOKEN]
+
+
+def test_label_lists_in_both_formats(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"")
+    (tmp_path / "list.tsv").write_text("a.png\tNEW YORK\nb.png\tx\n", encoding="utf-8")
+    (tmp_path / "list.txt").write_text("a.png 情笼罩 在\n\n", encoding="utf-8")
+    assert read_label_list(tmp_path / "list.tsv") == [(str(tmp_path / "a.png"), "NEW YORK"), ("b.png", "x")]
+    assert read_label_list(tmp_path / "list.txt") == [(str(tmp_path / "a.png"), "情笼罩 在")]
+
+
+def test_metrics():
+    assert edit_distance("kitten", "sitting") == 3
+    assert alnum_lower("Hello, World!") == "helloworld"
+    m = score(["Hello", "worl", "ABC"], ["Hello", "world", "abc"])
+    assert m["exact"] == pytest.approx(1 / 3) and m["exact_alnum_ci"] == pytest.approx(2 / 3)
+    assert m["cer"] == pytest.approx(4 / 13)
+    assert {"expected": "d", "got": "", "count": 1} in m["confusions"]
