@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .errors import FastOCRError
 
-ATTENTION_KINDS = ("slot",)
+ATTENTION_KINDS = ("slot", "additive")
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,13 @@ class ModelConfig:
         hidden_size: LSTM/GRU/embedding size H.
         attention: ``"slot"`` is the original fixed-slot attention: scores from ``Linear(2H -> T)`` over
             [embedding; hidden], one score per encoder column, so T is tied to ``img_width``.
+            ``"additive"`` (Bahdanau) scores each encoder column, ``v . tanh(W_k e_t + W_q h)``, so lines keep
+            their aspect ratio: ``img_width`` is then the widest line before squashing, and each line is
+            right-padded to a multiple of ``width_bucket`` px, its padding masked out of the attention.
         max_decode_len: decode steps per line (the original hard-codes 20).
         num_channels: input channels (3: RGB).
+        width_bucket: padding granularity of variable-width lines (additive attention only). A line's padded
+            width depends on its own width alone, so its result never depends on its batch.
     """
 
     img_height: int = 32
@@ -30,14 +35,19 @@ class ModelConfig:
     attention: str = "slot"
     max_decode_len: int = 20
     num_channels: int = 3
+    width_bucket: int = 32
 
     def __post_init__(self):
         if self.attention not in ATTENTION_KINDS:
             raise FastOCRError(f"unknown attention kind {self.attention!r}; known: {', '.join(ATTENTION_KINDS)}")
         if self.img_height != 32:
             raise FastOCRError(f"img_height must be 32 (the CNN maps 32 px to one row), got {self.img_height}")
-        if self.img_width < 4 or self.hidden_size < 1 or self.max_decode_len < 1:
+        if self.img_width < 4 or self.hidden_size < 1 or self.max_decode_len < 1 or self.width_bucket < 4:
             raise FastOCRError(f"invalid model config: {self}")
+
+    @property
+    def variable_width(self) -> bool:
+        return self.attention == "additive"
 
     @property
     def num_slots(self) -> int:

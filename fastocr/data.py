@@ -10,7 +10,7 @@ import torch.utils.data
 
 from .alphabet import EOS_TOKEN, SOS_TOKEN, Alphabet
 from .errors import FastOCRError
-from .preprocess import ImageInput, load_rgb, resize_line, to_batch
+from .preprocess import ImageInput, load_rgb, padded_width, resize_line, to_batch
 
 PAD_TARGET = -100  # ignored by the loss (the original padded with class 2 and trained on it)
 
@@ -52,14 +52,19 @@ class LabelledLines(torch.utils.data.Dataset):
 
 
 class Collate:
-    """(image, label) pairs -> (images [B, 3, 32, W], targets [L + 2, B]) with SOS, ids, EOS, then PAD_TARGET.
+    """(image, label) pairs -> (images [B, 3, 32, W], targets [L + 2, B], widths [B], labels).
+
+    Targets hold SOS, ids, EOS, then PAD_TARGET. With ``bucket`` (variable-width models) W is the widest
+    line's padded width; ``widths`` are the lines' own widths, for the attention mask.
 
     Items whose image cannot be read or whose label has characters outside the alphabet are dropped (counted
     in ``dropped``), so one bad file never stops a training run.
     """
 
-    def __init__(self, alphabet: Alphabet, height: int = 32, width: int = 280, max_label_len: int = 64):
+    def __init__(self, alphabet: Alphabet, height: int = 32, width: int = 280, max_label_len: int = 64,
+                 bucket: int | None = None):
         self.alphabet, self.height, self.width, self.max_label_len = alphabet, height, width, max_label_len
+        self.bucket = bucket
 
     def __call__(self, batch):
         lines, ids, labels = [], [], []
@@ -80,4 +85,6 @@ class Collate:
         for b, seq in enumerate(ids):
             targets[1 : len(seq) + 1, b] = torch.tensor(seq)
             targets[len(seq) + 1, b] = EOS_TOKEN
-        return to_batch(lines, self.height, self.width), targets, labels
+        canvas = max(padded_width(line.shape[1], self.width, self.bucket) for line in lines)
+        widths = torch.tensor([line.shape[1] for line in lines])
+        return to_batch(lines, self.height, canvas), targets, widths, labels

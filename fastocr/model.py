@@ -7,11 +7,14 @@ H hidden size, V classes.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+from .reference import additive_attention_ref
 
 
 class CNN(nn.Module):
@@ -94,16 +97,83 @@ class AttnDecoderRNN(nn.Module):
         return F.log_softmax(self.out(output[0]), dim=1), hidden, attn_weights
 
 
+    def memory(self, encoder_outputs: torch.Tensor, lengths=None) -> torch.Tensor:
+        """What each step attends over: the encoder outputs themselves (the slots are fixed, so no mask)."""
+        return encoder_outputs
+
+
+class AdditiveMemory(NamedTuple):
+    """Per-image attention state of the additive decoder, computed once before the decode loop."""
+
+    values: torch.Tensor  # [T, N, H] encoder outputs
+    keys: torch.Tensor  # [T, N, H] attn_key(values)
+    lengths: torch.Tensor  # [N] valid columns
+
+    def repeat_rows(self, k: int) -> AdditiveMemory:
+        return AdditiveMemory(self.values.repeat_interleave(k, 1), self.keys.repeat_interleave(k, 1),
+                              self.lengths.repeat_interleave(k, 0))
+
+
+class AdditiveAttnDecoderRNN(nn.Module):
+    """The decoder step with additive attention over variable-length encoder outputs.
+
+    Step: e = dropout(embedding(y)); a = masked softmax_t(v . tanh(W_k E_t + W_q h)); c = a . E;
+    x = relu(attn_combine([e; c])); h' = GRU(x, h); logp = log_softmax(out(h')). Same modules as the
+    original otherwise, so an original encoder (and embedding/GRU/out) can warm-start it.
+    """
+
+    def __init__(self, hidden_size: int, output_size: int, dropout_p: float = 0.1):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.output_size = output_size
+        self.embedding = nn.Embedding(output_size, hidden_size)
+        self.attn_key = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.attn_query = nn.Linear(hidden_size, hidden_size)
+        self.attn_v = nn.Linear(hidden_size, 1, bias=False)
+        self.attn_combine = nn.Linear(hidden_size * 2, hidden_size)
+        self.dropout = nn.Dropout(dropout_p)
+        self.gru = nn.GRU(hidden_size, hidden_size)
+        self.out = nn.Linear(hidden_size, output_size)
+
+    def memory(self, encoder_outputs: torch.Tensor, lengths: torch.Tensor | None) -> AdditiveMemory:
+        if lengths is None:
+            lengths = torch.full((encoder_outputs.shape[1],), encoder_outputs.shape[0], device=encoder_outputs.device)
+        return AdditiveMemory(encoder_outputs, self.attn_key(encoder_outputs), lengths)
+
+    def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, memory: AdditiveMemory):
+        """Returns (log-probs [N, V], new hidden [1, N, H], attention weights [N, T])."""
+        embedded = self.dropout(self.embedding(tokens))  # [N, H]
+        context, attn_weights = additive_attention_ref(
+            memory.keys, self.attn_query(hidden[0]), self.attn_v.weight[0], memory.values, memory.lengths
+        )
+        x = F.relu(self.attn_combine(torch.cat((embedded, context), 1)).unsqueeze(0))  # [1, N, H]
+        output, hidden = self.gru(x, hidden)
+        return F.log_softmax(self.out(output[0]), dim=1), hidden, attn_weights
+
+
 class Decoder(nn.Module):
     """The original wrapper: its attribute ``decoder`` gives the ``decoder.`` prefix of ``decoder.pth`` keys."""
 
-    def __init__(self, hidden_size: int, output_size: int, dropout_p: float = 0.1, max_length: int = 71):
+    def __init__(self, hidden_size: int, output_size: int, dropout_p: float = 0.1, max_length: int = 71,
+                 attention: str = "slot"):
         super().__init__()
         self.hidden_size = hidden_size
-        self.decoder = AttnDecoderRNN(hidden_size, output_size, dropout_p, max_length)
+        if attention == "slot":
+            self.decoder = AttnDecoderRNN(hidden_size, output_size, dropout_p, max_length)
+        else:
+            self.decoder = AdditiveAttnDecoderRNN(hidden_size, output_size, dropout_p)
 
-    def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, encoder_outputs: torch.Tensor):
-        return self.decoder(tokens, hidden, encoder_outputs)
+    def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, memory):
+        return self.decoder(tokens, hidden, memory)
+
+    def memory(self, encoder_outputs: torch.Tensor, lengths: torch.Tensor | None = None, rows_per_image: int = 1):
+        """The decoder's attention state for encoder outputs [T, B, H], repeated for K rows per image."""
+        mem = self.decoder.memory(encoder_outputs, lengths)
+        if rows_per_image == 1:
+            return mem
+        if isinstance(mem, AdditiveMemory):
+            return mem.repeat_rows(rows_per_image)
+        return mem.repeat_interleave(rows_per_image, dim=1)
 
     def init_hidden(self, batch_size: int, device=None) -> torch.Tensor:
         return torch.zeros(1, batch_size, self.hidden_size, device=device)
@@ -116,8 +186,12 @@ class OCRModel(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = Encoder(config.num_channels, config.hidden_size)
-        self.decoder = Decoder(config.hidden_size, num_classes, dropout_p, config.num_slots)
+        self.decoder = Decoder(config.hidden_size, num_classes, dropout_p, config.num_slots, config.attention)
 
     @property
     def num_classes(self) -> int:
         return self.decoder.decoder.output_size
+
+    def encoder_lengths(self, widths: torch.Tensor, total: int) -> torch.Tensor:
+        """Encoder columns that see each line's pixels: floor(w / 4) + 1 of the batch's ``total``."""
+        return (widths // 4 + 1).clamp(max=total)

@@ -5,6 +5,9 @@ Per image, exactly as the original ``ResizeNormalize``: RGB uint8 -> height 32 w
 zero 32x280 canvas -> ``x / 255``, ``- 0.5``, ``/ 0.5`` in float32 (so padding reads -1). The canvas of a whole
 batch is one uint8 array converted by one vectorised expression.
 
+Variable-width models (additive attention) keep the same resize, with ``img_width`` as the widest line before
+squashing, but pad each line only to the next multiple of ``width_bucket`` px (``padded_width``).
+
 Differences, where the original crashed or ignored metadata: EXIF orientation is applied; images so tall that
 the scaled width is 0 get width 1.
 """
@@ -103,6 +106,13 @@ def resize_line(rgb: np.ndarray, height: int = 32, width: int = 280) -> np.ndarr
     h, w = rgb.shape[:2]
     scaled = max(1, int(w * height / h))  # int() floors, as the original; max(1, .) where it crashed
     return cv2.resize(rgb, (min(scaled, width), height))
+
+
+def padded_width(line_width: int, width: int, bucket: int | None) -> int:
+    """Canvas width of a resized line: the fixed ``width``, or (variable width) the next multiple of ``bucket``."""
+    if bucket is None:
+        return width
+    return max(bucket, -(-line_width // bucket) * bucket)
 
 
 def to_batch(lines: list[np.ndarray], height: int = 32, width: int = 280) -> torch.Tensor:

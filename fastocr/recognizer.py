@@ -17,7 +17,7 @@ from .alphabet import EOS_TOKEN, Alphabet
 from .config import ModelConfig
 from .errors import FastOCRError, ImageError
 from .model import OCRModel
-from .preprocess import ImageInput, describe, load_rgb, resize_line, to_batch
+from .preprocess import ImageInput, describe, load_rgb, padded_width, resize_line, to_batch
 from .reference import AttnStep, Hypothesis, beam_search_ref, greedy_decode_ref
 
 DEFAULT_MODEL = Path(__file__).parent / "data" / "default.safetensors"
@@ -189,24 +189,32 @@ class Recognizer:
                     raise
                 results[i] = Recognition("", 0.0, [], source, error=e.reason)
 
-        starts = range(0, len(good), batch_size)
-        for s in tqdm(starts, desc="recognize", unit="batch", disable=not progress or len(starts) < 2):
-            idx = good[s : s + batch_size]
-            batch = to_batch(lines[s : s + batch_size], cfg.img_height, cfg.img_width).to(self.device)
-            decoded = self._decode_batch(batch, beam_size, num_hypotheses, length_penalty, max_len)
-            for i, rec in zip(idx, decoded):
+        # Lines of one canvas width share a batch (one group for fixed-width models), so a line's result does
+        # not depend on the other lines it is batched with.
+        bucket = cfg.width_bucket if cfg.variable_width else None
+        groups: dict[int, list[int]] = {}
+        for j, line in enumerate(lines):
+            groups.setdefault(padded_width(line.shape[1], cfg.img_width, bucket), []).append(j)
+        chunks = [(w, js[s : s + batch_size]) for w, js in sorted(groups.items()) for s in range(0, len(js), batch_size)]
+        for width, js in tqdm(chunks, desc="recognize", unit="batch", disable=not progress or len(chunks) < 2):
+            batch = to_batch([lines[j] for j in js], cfg.img_height, width).to(self.device)
+            widths = torch.tensor([lines[j].shape[1] for j in js], device=self.device)
+            decoded = self._decode_batch(batch, widths, beam_size, num_hypotheses, length_penalty, max_len)
+            for j, rec in zip(js, decoded):
+                i = good[j]
                 rec.source = describe(images[i], i)
                 results[i] = rec
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
-    def _decode_batch(self, batch, beam_size, num_hypotheses, length_penalty, max_len) -> list[Recognition]:
+    def _decode_batch(self, batch, widths, beam_size, num_hypotheses, length_penalty, max_len) -> list[Recognition]:
         enc = self.model.encoder(batch)  # [T, B, H]
         B = batch.shape[0]
+        lengths = self.model.encoder_lengths(widths, enc.shape[0]) if self.config.variable_width else None
         if beam_size == 1:
-            out = greedy_decode_ref(AttnStep(self.model.decoder, enc), B, max_len, device=self.device)
+            out = greedy_decode_ref(AttnStep(self.model.decoder, enc, 1, lengths), B, max_len, device=self.device)
             return [self._from_greedy(out, b) for b in range(B)]
-        hyps = beam_search_ref(AttnStep(self.model.decoder, enc, beam_size), B, beam_size, max_len,
+        hyps = beam_search_ref(AttnStep(self.model.decoder, enc, beam_size, lengths), B, beam_size, max_len,
                                num_hypotheses, length_penalty, device=self.device)
         return [self._from_hypotheses(h) for h in hyps]
 

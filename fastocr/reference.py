@@ -36,25 +36,50 @@ from .alphabet import EOS_TOKEN, SOS_TOKEN
 StepFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 
 
-class AttnStep:
-    """A step function over the original decoder, for B images with ``rows_per_image`` hypotheses each.
+def additive_attention_ref(
+    keys: torch.Tensor, query: torch.Tensor, v: torch.Tensor, values: torch.Tensor, lengths: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Additive (Bahdanau) attention over variable-length encoder outputs, masked by each row's length.
 
     Args:
-        decoder: the ``Decoder`` wrapper (or ``AttnDecoderRNN``) in eval mode.
+        keys: (T, N, H) ``W_k e_t``, computed once per image.
+        query: (N, H) ``W_q h + b`` for the current hidden state.
+        v: (H,) the scoring vector.
+        values: (T, N, H) the encoder outputs.
+        lengths: (N,) int64, valid encoder columns per row (1..T).
+
+    Returns:
+        context (N, H) and weights (N, T); weights are 0 past each row's length.
+    """
+    T = keys.shape[0]
+    scores = torch.tanh(keys + query.unsqueeze(0)) @ v  # [T, N]
+    pad = torch.arange(T, device=keys.device).unsqueeze(1) >= lengths.unsqueeze(0)  # [T, N]
+    weights = torch.softmax(scores.float().masked_fill(pad, -math.inf), dim=0).to(values.dtype)  # [T, N]
+    context = (weights.unsqueeze(2) * values).sum(0)  # [N, H]
+    return context, weights.t()
+
+
+class AttnStep:
+    """A step function over a fastocr decoder, for B images with ``rows_per_image`` hypotheses each.
+
+    Args:
+        decoder: the ``Decoder`` wrapper in eval mode.
         encoder_outputs: (T, B, H) float.
         rows_per_image: hypotheses per image (the beam size); rows are image-major: row n is image n // K.
+        lengths: (B,) int64 valid encoder columns per image (variable-width models); None: all T.
     """
 
-    def __init__(self, decoder: torch.nn.Module, encoder_outputs: torch.Tensor, rows_per_image: int = 1):
+    def __init__(self, decoder: torch.nn.Module, encoder_outputs: torch.Tensor, rows_per_image: int = 1,
+                 lengths: torch.Tensor | None = None):
         self.decoder = decoder
-        self.enc = encoder_outputs.repeat_interleave(rows_per_image, dim=1)  # [T, B*K, H]
-        hidden_size = encoder_outputs.shape[2]
-        self.hidden = encoder_outputs.new_zeros(1, self.enc.shape[1], hidden_size)  # [1, B*K, H]
+        self.memory = decoder.memory(encoder_outputs, lengths, rows_per_image)
+        B, hidden_size = encoder_outputs.shape[1:]
+        self.hidden = encoder_outputs.new_zeros(1, B * rows_per_image, hidden_size)  # [1, B*K, H]
 
     def __call__(self, tokens: torch.Tensor, parents: torch.Tensor | None = None) -> torch.Tensor:
         if parents is not None:
             self.hidden = self.hidden[:, parents]
-        logp, self.hidden, _ = self.decoder(tokens, self.hidden, self.enc)
+        logp, self.hidden, _ = self.decoder(tokens, self.hidden, self.memory)
         return logp  # [B*K, V]
 
 

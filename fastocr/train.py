@@ -43,19 +43,23 @@ def init_weights(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-def seq2seq_loss(model: OCRModel, images: torch.Tensor, targets: torch.Tensor, teacher_forcing: bool):
+def seq2seq_loss(model: OCRModel, images: torch.Tensor, targets: torch.Tensor, teacher_forcing: bool,
+                 widths: torch.Tensor | None = None):
     """Summed token NLL over the line (EOS included, padding ignored), averaged over the batch.
 
     Args:
         images: (B, 3, 32, W) float.
         targets: (L + 2, B) int64: SOS, ids, EOS, then PAD_TARGET.
+        widths: (B,) int64 line widths before padding (variable-width models).
     """
     enc = model.encoder(images)  # [T, B, H]
+    lengths = model.encoder_lengths(widths, enc.shape[0]) if widths is not None else None
+    memory = model.decoder.memory(enc, lengths)
     B = images.shape[0]
     hidden = model.decoder.init_hidden(B, images.device)
     tokens, loss = targets[0], images.new_zeros(())
     for t in range(1, targets.shape[0]):
-        logp, hidden, _ = model.decoder(tokens, hidden, enc)  # [B, V]
+        logp, hidden, _ = model.decoder(tokens, hidden, memory)  # [B, V]
         loss = loss + F.nll_loss(logp.float(), targets[t], ignore_index=PAD_TARGET, reduction="sum")
         tokens = targets[t].clamp(min=0) if teacher_forcing else logp.argmax(1)
     return loss / B
@@ -93,6 +97,20 @@ def _bf16_is_fast(device: torch.device) -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+def warm_start(model: OCRModel, path: str) -> int:
+    """Copies every weight of ``path`` (a model file or a training checkpoint) whose name and shape match."""
+    if str(path).endswith(".pt"):
+        weights = torch.load(path, map_location="cpu", weights_only=True)["model"]
+    else:
+        from safetensors.torch import load_file
+
+        weights = load_file(path)
+    own = model.state_dict()
+    matched = {k: v.to(own[k].dtype) for k, v in weights.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(matched, strict=False)
+    return len(matched)
 
 
 def _teacher_forcing(args, step: int) -> bool:
@@ -177,7 +195,7 @@ def train(args: argparse.Namespace) -> Path:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     alphabet = Alphabet(ASCII_CHARSET) if args.charset == "ascii" else Alphabet.from_file(args.charset)
-    config = ModelConfig(img_width=args.width, max_decode_len=args.max_label_len + 1)
+    config = ModelConfig(img_width=args.width, max_decode_len=args.max_label_len + 1, attention=args.attention)
     model = OCRModel(config, alphabet.num_classes, dropout_p=0.1)
     model.apply(init_weights)
     model.to(device).train()
@@ -194,11 +212,15 @@ def train(args: argparse.Namespace) -> Path:
         if "torch_rng" in ck:  # dropout masks continue as if never interrupted
             torch.set_rng_state(ck["torch_rng"].cpu())
         print(f"resumed from {latest} at step {step} (best {best:.4f})", file=sys.stderr)
+    elif args.init_from:
+        n = warm_start(model, args.init_from)
+        print(f"initialised {n} of {len(model.state_dict())} tensors from {args.init_from}", file=sys.stderr)
     dataset, n_list = _dataset(args, alphabet)
     sampler = ResumableSampler(n_list, args.synth, args.seed, start=step * args.batch_size)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers,
-        collate_fn=Collate(alphabet, config.img_height, config.img_width, args.max_label_len),
+        collate_fn=Collate(alphabet, config.img_height, config.img_width, args.max_label_len,
+                           config.width_bucket if config.variable_width else None),
         persistent_workers=args.workers > 0,
         generator=torch.Generator().manual_seed(args.seed),  # keeps the global RNG (dropout) resumable
     )
@@ -216,9 +238,10 @@ def train(args: argparse.Namespace) -> Path:
             break
         if batch is None:
             continue
-        images, targets, _ = batch
+        images, targets, widths, _ = batch
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss = seq2seq_loss(model, images.to(device), targets.to(device), _teacher_forcing(args, step))
+            loss = seq2seq_loss(model, images.to(device), targets.to(device), _teacher_forcing(args, step),
+                                widths.to(device) if config.variable_width else None)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -274,7 +297,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-list", action="append", default=[], help="label list to validate on (repeatable)")
     p.add_argument("--val-size", type=int, default=500, help="items per validation set (default 500)")
     p.add_argument("--charset", default="ascii", help="'ascii' (95 printable) or an alphabet file (default ascii)")
-    p.add_argument("--width", type=int, default=280, help="input width in px (default 280, the original's)")
+    p.add_argument("--attention", choices=["slot", "additive"], default="slot",
+                   help="slot: the original fixed-width model; additive: variable-width lines (default slot)")
+    p.add_argument("--width", type=int, default=280,
+                   help="input width in px (slot), or widest line before squashing (additive) (default 280)")
+    p.add_argument("--init-from", default=None,
+                   help="a fastocr model file whose matching weights (e.g. the encoder) start this run")
     p.add_argument("--max-label-len", type=int, default=24, help="longest label trained on (default 24)")
     p.add_argument("--steps", type=int, default=100_000, help="optimizer steps in all (default 100000)")
     p.add_argument("--batch-size", type=int, default=32, help="lines per step (default 32)")

@@ -50,7 +50,8 @@ def test_collate_targets_and_dropping_bad_items(tmp_path):
     alphabet = Alphabet("abc ")
     img = torch.zeros(20, 40, 3, dtype=torch.uint8).numpy()
     batch = [(img, "ab"), (img, "xyz"), (tmp_path / "missing.png", "a"), (img, "c a")]
-    images, targets, labels = Collate(alphabet)(batch)
+    images, targets, widths, labels = Collate(alphabet)(batch)
+    assert widths.tolist() == [64, 64]
     assert labels == ["ab", "c a"] and images.shape == (2, 3, 32, 280)
     assert targets[:, 0].tolist() == [SOS_TOKEN, 2, 3, EOS_TOKEN, PAD_TARGET]
     assert targets[:, 1].tolist() == [SOS_TOKEN, 4, 5, 2, EOS_TOKEN]
@@ -71,3 +72,25 @@ def test_metrics():
     assert m["exact"] == pytest.approx(1 / 3) and m["exact_alnum_ci"] == pytest.approx(2 / 3)
     assert m["cer"] == pytest.approx(4 / 13)
     assert {"expected": "d", "got": "", "count": 1} in m["confusions"]
+
+
+def test_variable_width_training_and_warm_start(tmp_path):
+    """An additive-attention run trains on bucketed widths and starts from a slot model's encoder."""
+    import fastocr
+
+    slot = train(_args(tmp_path / "slot", "--steps", "1"))
+    args = _args(tmp_path / "add", "--steps", "2", "--attention", "additive", "--width", "600",
+                 "--init-from", str(slot))
+    best = train(args)
+    rec = fastocr.Recognizer.load(best, device="cpu")
+    assert rec.config.attention == "additive" and rec.config.img_width == 600
+    slot_sd = fastocr.Recognizer.load(slot, device="cpu").model.state_dict()
+    first = "encoder.cnn.cnn.0.weight"
+    assert not torch.equal(rec.model.state_dict()[first], slot_sd[first])  # trained on after the warm start
+
+
+def test_collate_pads_variable_width_to_the_widest_bucket():
+    alphabet = Alphabet("ab")
+    lines = [(torch.zeros(32, w, 3, dtype=torch.uint8).numpy(), "a") for w in (10, 70)]
+    images, _, widths, _ = Collate(alphabet, width=600, bucket=32)(lines)
+    assert images.shape[-1] == 96 and widths.tolist() == [10, 70]

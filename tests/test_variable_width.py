@@ -1,0 +1,64 @@
+"""Variable-width lines with additive attention: masking, batch invariance, long lines."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import random_line_image
+
+from fastocr import Alphabet, ModelConfig, Recognizer
+from fastocr.model import OCRModel
+from fastocr.preprocess import padded_width
+from fastocr.reference import additive_attention_ref
+from fastocr.synth import ASCII_CHARSET
+
+
+@pytest.fixture(scope="module")
+def additive_recognizer():
+    torch.manual_seed(0)
+    config = ModelConfig(attention="additive", img_width=1600, max_decode_len=90)
+    model = OCRModel(config, len(ASCII_CHARSET) + 2)
+    with torch.no_grad():  # decisive outputs, as in conftest's original weights
+        model.decoder.decoder.out.weight.mul_(40.0)
+        model.decoder.decoder.attn_combine.weight[:, 256:].mul_(20.0)
+    return Recognizer(model, Alphabet(ASCII_CHARSET), device="cpu")
+
+
+def test_masked_attention_equals_attention_over_the_valid_prefix():
+    g = torch.Generator().manual_seed(0)
+    T, N, H = 40, 5, 16
+    keys, values = torch.randn(T, N, H, generator=g), torch.randn(T, N, H, generator=g)
+    query, v = torch.randn(N, H, generator=g), torch.randn(H, generator=g)
+    lengths = torch.tensor([1, 7, 40, 23, 16])
+    context, weights = additive_attention_ref(keys, query, v, values, lengths)
+    for n, L in enumerate(lengths.tolist()):
+        c1, w1 = additive_attention_ref(keys[:L, n : n + 1], query[n : n + 1], v, values[:L, n : n + 1],
+                                        torch.tensor([L]))
+        torch.testing.assert_close(context[n], c1[0], rtol=1e-5, atol=1e-6)
+        assert weights[n, L:].eq(0).all() and math.isclose(float(weights[n].sum()), 1.0, rel_tol=1e-5)
+
+
+@pytest.mark.parametrize(("w", "expected"), [(1, 32), (32, 32), (33, 64), (250, 256)])
+def test_padded_width_depends_on_the_line_alone(w, expected):
+    assert padded_width(w, 1600, 32) == expected
+    assert padded_width(w, 280, None) == 280
+
+
+def test_batched_equals_single_for_mixed_widths(additive_recognizer):
+    rng = np.random.default_rng(3)
+    images = [np.asarray(random_line_image(rng, int(rng.integers(16, 64)), int(rng.integers(10, 1500))))
+              for _ in range(24)]
+    singles = [additive_recognizer.recognize([im])[0] for im in images]
+    for batch_size in (1, 5, 24):
+        for b, s in zip(additive_recognizer.recognize(images, batch_size=batch_size), singles):
+            assert b.text == s.text
+            assert math.isclose(b.confidence, s.confidence, rel_tol=5e-5, abs_tol=1e-30)
+
+
+def test_long_lines_decode_past_80_characters(additive_recognizer):
+    wide = np.asarray(random_line_image(np.random.default_rng(0), 32, 3000))  # squashed to 1600
+    r = additive_recognizer.recognize([wide], max_len=90)[0]
+    assert r.ok and len(r.char_probs) == len(r.text) <= 90
+    hyp = additive_recognizer.recognize([wide], beam_size=3, max_len=90)[0]
+    assert hyp.ok
