@@ -44,7 +44,8 @@ def _sources(pattern: str) -> list[str]:
 def extensions():
     debug = os.environ.get("DEBUG", "0") == "1"
     cxx = ["-O0", "-g"] if debug else ["-O3"]
-    cxx += ["-std=c++17", "-fopenmp"]
+    # No -std flag: cpp_extension adds the one its torch needs (-std=c++20; torch 2.14's headers #error on c++17).
+    cxx += ["-fopenmp"]
     include = [os.path.join(ROOT, "csrc")]
     exts = [
         cpp_extension.CppExtension(
@@ -64,7 +65,7 @@ def extensions():
                 "fastocr._C_cuda",
                 cuda_sources,
                 include_dirs=include,
-                extra_compile_args={"cxx": cxx, "nvcc": nvcc + ["-std=c++17"]},
+                extra_compile_args={"cxx": cxx, "nvcc": nvcc},
             )
         )
     return exts

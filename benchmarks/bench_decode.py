@@ -1,6 +1,6 @@
 """Reference decoding on CPU: greedy vs beam search over the original decoder (random weights, 5,991 classes).
 
-Run: python -m pytest benchmarks/bench_decode.py --benchmark-enable --benchmark-json=bench_decode.json
+Run: python -m pytest -o addopts= benchmarks/bench_decode.py --benchmark-enable --benchmark-json=bench_decode.json
 """
 
 import pytest

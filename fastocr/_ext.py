@@ -29,6 +29,10 @@ def backend_info() -> dict:
         "extension": C is not None,
         "extension_cuda": C_CUDA is not None,
     }
+    import os
+
+    forced = os.environ.get("FASTOCR_FORCE_REFERENCE", "0") == "1"
+    info["beam_search"] = "reference" if forced or C is None else "extension"
     if C is None:
         info["extension_error"] = C_ERROR
     else:

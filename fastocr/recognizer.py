@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from . import checkpoint
+from . import _ext, beam, checkpoint
 from .alphabet import EOS_TOKEN, Alphabet
 from .config import ModelConfig
 from .errors import FastOCRError, ImageError
@@ -21,6 +21,11 @@ from .preprocess import ImageInput, describe, load_rgb, padded_width, resize_lin
 from .reference import AttnStep, Hypothesis, beam_search_ref, greedy_decode_ref
 
 DEFAULT_MODEL = Path(__file__).parent / "data" / "default.safetensors"
+
+
+def use_reference() -> bool:
+    """True when ``FASTOCR_FORCE_REFERENCE=1`` or the C++ extension is missing: decode with ``reference.py``."""
+    return os.environ.get("FASTOCR_FORCE_REFERENCE", "0") == "1" or _ext.C is None
 
 
 @dataclass
@@ -147,6 +152,8 @@ class Recognizer:
         length_penalty: float = 0.0,
         batch_size: int = 64,
         max_len: int | None = None,
+        allowed_chars: str | None = None,
+        lexicon: Iterable[str] | None = None,
         on_error: str = "report",
         progress: bool = False,
     ) -> list[Recognition]:
@@ -159,6 +166,10 @@ class Recognizer:
             length_penalty: alpha in ``score = log p / length ** alpha`` (0: plain log-probability).
             batch_size: images per forward pass. Results do not depend on it.
             max_len: decode steps per line (default: the model config's, 20 for the original).
+            allowed_chars: only these characters may be output (a charset constraint).
+            lexicon: the only lines that may be output (e.g. a word list); a line cut at ``max_len`` is a prefix
+                of one. Constraints mask the other tokens to probability 0 (no renormalisation); with
+                ``beam_size=1`` they still run through the beam search, with one beam.
             on_error: "report" puts the error in that item's ``error`` and goes on; "raise" raises ImageError.
             progress: show a progress bar over batches.
 
@@ -176,6 +187,7 @@ class Recognizer:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         max_len = max_len or self.config.max_decode_len
         cfg = self.config
+        constraint = self._constraint(allowed_chars, lexicon)
 
         results: list[Recognition | None] = [None] * len(images)
         lines, good = [], []
@@ -199,23 +211,45 @@ class Recognizer:
         for width, js in tqdm(chunks, desc="recognize", unit="batch", disable=not progress or len(chunks) < 2):
             batch = to_batch([lines[j] for j in js], cfg.img_height, width).to(self.device)
             widths = torch.tensor([lines[j].shape[1] for j in js], device=self.device)
-            decoded = self._decode_batch(batch, widths, beam_size, num_hypotheses, length_penalty, max_len)
+            decoded = self._decode_batch(batch, widths, beam_size, num_hypotheses, length_penalty, max_len, constraint)
             for j, rec in zip(js, decoded):
                 i = good[j]
                 rec.source = describe(images[i], i)
                 results[i] = rec
         return results  # type: ignore[return-value]
 
+    def _constraint(self, allowed_chars: str | None, lexicon: Iterable[str] | None):
+        """(allowed ids, lexicon id lists) for the reference, or a TokenAutomaton for the extension; None if free."""
+        if allowed_chars is None and lexicon is None:
+            return None
+        allowed = None if allowed_chars is None else sorted(set(self._encode(allowed_chars, "allowed_chars")))
+        words = None if lexicon is None else [self._encode(w, "lexicon entry") for w in lexicon]
+        if use_reference():
+            return allowed, words
+        return beam.TokenAutomaton.lexicon(words, allowed) if words is not None else beam.TokenAutomaton.charset(allowed)
+
+    def _encode(self, text: str, what: str) -> list[int]:
+        missing = self.alphabet.missing(text)
+        if missing:
+            raise ValueError(f"{what} {text!r} has characters outside the model's alphabet: {''.join(missing)!r}")
+        return self.alphabet.encode(text)
+
     @torch.inference_mode()
-    def _decode_batch(self, batch, widths, beam_size, num_hypotheses, length_penalty, max_len) -> list[Recognition]:
+    def _decode_batch(self, batch, widths, beam_size, num_hypotheses, length_penalty, max_len, constraint=None):
         enc = self.model.encoder(batch)  # [T, B, H]
         B = batch.shape[0]
         lengths = self.model.encoder_lengths(widths, enc.shape[0]) if self.config.variable_width else None
-        if beam_size == 1:
-            out = greedy_decode_ref(AttnStep(self.model.decoder, enc, 1, lengths), B, max_len, device=self.device)
+        step = AttnStep(self.model.decoder, enc, beam_size, lengths)
+        if beam_size == 1 and constraint is None:
+            out = greedy_decode_ref(step, B, max_len, device=self.device)
             return [self._from_greedy(out, b) for b in range(B)]
-        hyps = beam_search_ref(AttnStep(self.model.decoder, enc, beam_size, lengths), B, beam_size, max_len,
-                               num_hypotheses, length_penalty, device=self.device)
+        args = (step, B, beam_size, max_len, num_hypotheses, length_penalty)
+        if isinstance(constraint, tuple):
+            hyps = beam.beam_search_constrained_ref(*args, *constraint, device=self.device)
+        elif use_reference():
+            hyps = beam_search_ref(*args, device=self.device)
+        else:
+            hyps = beam.beam_search(*args, lexicon=constraint, device=self.device)
         return [self._from_hypotheses(h) for h in hyps]
 
     def _from_greedy(self, out, b: int) -> Recognition:
@@ -229,6 +263,8 @@ class Recognizer:
         return Recognition(text, conf, probs[:n_chars].tolist(), "", None, [Candidate(text, score, conf)])
 
     def _from_hypotheses(self, hyps: list[Hypothesis]) -> Recognition:
+        if not hyps:  # the constraints left nothing to output
+            return Recognition("", 0.0, [], "", None, [])
         cands = []
         for h in hyps:
             probs = torch.exp(torch.tensor(h.token_logprobs, dtype=torch.float32))
