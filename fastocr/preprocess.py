@@ -89,7 +89,12 @@ def load_rgb(image: ImageInput, source: str = "<image>") -> np.ndarray:
     if isinstance(image, np.ndarray):
         arr = _array_to_rgb(image, source)
     elif isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image)):
-        arr = np.asarray(_open_pil(image, source).convert("RGB"))
+        pil = _open_pil(image, source)
+        if pil.mode in ("I;16", "I;16B", "I;16L", "I"):
+            # 16-bit grayscale: PIL's convert("RGB") clips at 255 (a white page); scale to 8 bits instead
+            arr = _array_to_rgb((np.asarray(pil, dtype=np.float64) / 257.0).clip(0, 255).astype(np.uint8), source)
+        else:
+            arr = np.asarray(pil.convert("RGB"))
     else:
         raise ImageError(
             source,

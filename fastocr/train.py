@@ -26,7 +26,7 @@ from .alphabet import Alphabet
 from .checkpoint import atomic_write_bytes, save_model
 from .config import ModelConfig
 from .data import PAD_TARGET, Collate, LabelledLines, read_label_list
-from .errors import FastOCRError
+from .errors import FastOCRError, ModelFileError
 from .metrics import score
 from .model import OCRModel
 from .recognizer import Recognizer
@@ -160,6 +160,21 @@ def _save_checkpoint(path: Path, model, optimizer, step: int, best: float, args,
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _load_checkpoint(path: Path, device) -> dict:
+    """A training checkpoint, loaded without unpickling code; corrupt or foreign files raise ModelFileError."""
+    import pickle
+
+    try:
+        ck = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise ModelFileError(str(path), f"refused: holds Python objects other than tensors ({e})") from e
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise ModelFileError(str(path), f"corrupt or truncated checkpoint ({e}); best.pt may still be good") from e
+    if not isinstance(ck, dict) or not {"model", "optimizer", "step"} <= set(ck):
+        raise ModelFileError(str(path), "not a fastocr training checkpoint")
+    return ck
+
+
 def _plot(log_path: Path, png_path: Path) -> None:
     import matplotlib
 
@@ -190,6 +205,8 @@ def train(args: argparse.Namespace) -> Path:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".*.tmp"):  # a write cut short by a kill; the file it was replacing is intact
+        stale.unlink()
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -203,7 +220,7 @@ def train(args: argparse.Namespace) -> Path:
     step, best = 0, -1.0
     latest = out / "latest.pt"
     if args.resume and latest.exists():
-        ck = torch.load(latest, map_location=device, weights_only=True)
+        ck = _load_checkpoint(latest, device)
         if ck["alphabet"] != alphabet.chars or ck["config"] != config.to_dict():
             raise FastOCRError(f"{latest}: checkpoint alphabet/config differ from this run's arguments")
         model.load_state_dict(ck["model"])

@@ -1,6 +1,7 @@
 """Training: it learns, logs, checkpoints atomically, and resumes exactly where it stopped."""
 
 import csv
+import os
 
 import pytest
 import torch
@@ -94,3 +95,22 @@ def test_collate_pads_variable_width_to_the_widest_bucket():
     lines = [(torch.zeros(32, w, 3, dtype=torch.uint8).numpy(), "a") for w in (10, 70)]
     images, _, widths, _ = Collate(alphabet, width=600, bucket=32)(lines)
     assert images.shape[-1] == 96 and widths.tolist() == [10, 70]
+
+
+def test_resume_from_a_corrupt_or_malicious_checkpoint_is_a_clear_error(tmp_path):
+    import pickle
+
+    from fastocr import ModelFileError
+
+    class Evil:
+        def __reduce__(self):
+            return (exec, ("open('PWNED', 'w').write('x')",))
+
+    (tmp_path / "latest.pt").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ModelFileError, match="corrupt or truncated checkpoint"):
+        train(_args(tmp_path, "--steps", "1", "--resume"))
+    with open(tmp_path / "latest.pt", "wb") as f:
+        pickle.dump({"model": Evil()}, f)
+    with pytest.raises(ModelFileError, match="refused"):
+        train(_args(tmp_path, "--steps", "1", "--resume"))
+    assert not (tmp_path / "PWNED").exists() and not os.path.exists("PWNED")
