@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
+import os
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
@@ -69,11 +73,13 @@ class ResumableSampler(torch.utils.data.Sampler):
     """An endless index stream where sample n depends only on (seed, n): resuming at n gives the same order.
 
     With both labelled lists and synthetic data, a list item is drawn with probability ``list_fraction``.
-    Synthetic items are numbered by n itself, so each is rendered once.
+    Synthetic items are numbered by n itself, so each is rendered once. ``start`` counts samples of all ranks.
     """
 
-    def __init__(self, n_list: int, has_synth: bool, seed: int, start: int = 0, list_fraction: float = 0.5):
+    def __init__(self, n_list: int, has_synth: bool, seed: int, start: int = 0, list_fraction: float = 0.5,
+                 rank: int = 0, world: int = 1):
         self.n_list, self.has_synth, self.seed, self.start = n_list, has_synth, seed, start
+        self.rank, self.world = rank, world
         self.list_fraction = list_fraction if (n_list and has_synth) else (1.0 if n_list else 0.0)
 
     def index_at(self, n: int) -> int:
@@ -83,10 +89,10 @@ class ResumableSampler(torch.utils.data.Sampler):
         return self.n_list + n
 
     def __iter__(self):
-        n = self.start
+        n = self.start + self.rank  # under torchrun, rank r takes samples r, r + world, ... of the one stream
         while True:
             yield self.index_at(n)
-            n += 1
+            n += self.world
 
 
 def _bf16_is_fast(device: torch.device) -> bool:
@@ -97,6 +103,49 @@ def _bf16_is_fast(device: torch.device) -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+class _LossModule(nn.Module):
+    """The model with its loss as ``forward``, so DistributedDataParallel sees (and syncs) the whole step."""
+
+    def __init__(self, model: OCRModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images, targets, teacher_forcing: bool, widths=None):
+        return seq2seq_loss(self.model, images, targets, teacher_forcing, widths)
+
+
+def _init_distributed() -> tuple[int, int, int]:
+    """(rank, local rank, world size): from torchrun's environment, with a gloo (CPU) or nccl (CUDA) group."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")), world
+
+
+def weights_digest(model: nn.Module) -> str:
+    """sha256 of every tensor of the state dict, in key order: equal digests mean identical weights."""
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _check_ranks_in_sync(model: nn.Module, world: int) -> None:
+    """Gives every rank rank 0's BatchNorm statistics (DDP syncs them only at the start of a forward, so the
+    last batch left each rank its own), then checks that all ranks hold the very same state dict."""
+    for buf in model.buffers():
+        dist.broadcast(buf, src=0)
+    digests = [None] * world
+    dist.all_gather_object(digests, weights_digest(model))
+    if len(set(digests)) != 1:
+        raise FastOCRError(f"ranks hold different weights after training: {digests}")
+    if dist.get_rank() == 0:
+        print(f"weights identical on all {world} ranks (sha256 {digests[0][:16]})", file=sys.stderr)
 
 
 def warm_start(model: OCRModel, path: str) -> int:
@@ -199,6 +248,55 @@ def _plot(log_path: Path, png_path: Path) -> None:
     atomic_write_bytes(png_path, buf.getvalue())
 
 
+@dataclass
+class _Run:
+    """What rank 0 does between steps: log the loss, validate, keep the best model, write checkpoints."""
+
+    args: argparse.Namespace
+    out: Path
+    model: OCRModel
+    optimizer: torch.optim.Optimizer
+    alphabet: Alphabet
+    val_sets: dict
+    log_path: Path
+    fields: list
+    t0: float
+
+    def after_step(self, step: int, running: list, best: float) -> tuple[list, float]:
+        """Returns the loss list to keep accumulating and the best validation score so far."""
+        a, row = self.args, None
+        if step % a.log_every == 0:
+            row = {"step": step, "loss": sum(running) / len(running), "seconds": round(time.time() - self.t0, 1)}
+            running = []
+        if step % a.eval_every == 0 or step == a.steps:
+            row = row or {"step": step, "loss": sum(running) / max(1, len(running)),
+                          "seconds": round(time.time() - self.t0, 1)}
+            best = self._validate(step, row, best)
+        if row:
+            with open(self.log_path, "a", newline="") as f:
+                csv.DictWriter(f, self.fields).writerow(row)
+            if step % a.eval_every == 0:
+                _plot(self.log_path, self.out / "curves.png")
+        if step % a.ckpt_every == 0 or step == a.steps:
+            _save_checkpoint(self.out / "latest.pt", self.model, self.optimizer, step, best, a, self.alphabet)
+        return running, best
+
+    def _validate(self, step: int, row: dict, best: float) -> float:
+        self.model.eval()
+        for name, items in self.val_sets.items():
+            m = evaluate(self.model, self.alphabet, items)
+            row.update({f"{name}_exact": m["exact"], f"{name}_exact_alnum_ci": m["exact_alnum_ci"],
+                        f"{name}_cer": m["cer"]})
+        self.model.train()
+        primary = row.get(f"{next(iter(self.val_sets))}_exact", 0.0) if self.val_sets else 0.0
+        tqdm.write(f"step {step}: " + ", ".join(f"{k}={v:.4f}" for k, v in row.items() if "_" in k))
+        if primary > best:
+            best = primary
+            save_model(self.out / "best.safetensors", self.model, self.alphabet)
+            _save_checkpoint(self.out / "best.pt", self.model, self.optimizer, step, best, self.args, self.alphabet)
+        return best
+
+
 def train(args: argparse.Namespace) -> Path:
     """Runs (or resumes) training; returns the path of the best model file."""
     from .synth import ASCII_CHARSET
@@ -210,7 +308,12 @@ def train(args: argparse.Namespace) -> Path:
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
+    rank, local_rank, world = _init_distributed()
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    lead = rank == 0  # only rank 0 validates, logs and writes checkpoints
     alphabet = Alphabet(ASCII_CHARSET) if args.charset == "ascii" else Alphabet.from_file(args.charset)
     config = ModelConfig(img_width=args.width, max_decode_len=args.max_label_len + 1, attention=args.attention)
     model = OCRModel(config, alphabet.num_classes, dropout_p=0.1)
@@ -228,12 +331,17 @@ def train(args: argparse.Namespace) -> Path:
         step, best = ck["step"], ck["best"]
         if "torch_rng" in ck:  # dropout masks continue as if never interrupted
             torch.set_rng_state(ck["torch_rng"].cpu())
-        print(f"resumed from {latest} at step {step} (best {best:.4f})", file=sys.stderr)
+        if lead:
+            print(f"resumed from {latest} at step {step} (best {best:.4f})", file=sys.stderr)
     elif args.init_from:
         n = warm_start(model, args.init_from)
         print(f"initialised {n} of {len(model.state_dict())} tensors from {args.init_from}", file=sys.stderr)
     dataset, n_list = _dataset(args, alphabet)
-    sampler = ResumableSampler(n_list, args.synth, args.seed, start=step * args.batch_size)
+    sampler = ResumableSampler(n_list, args.synth, args.seed, start=step * args.batch_size * world,
+                               rank=rank, world=world)
+    loss_fn = _LossModule(model)
+    if world > 1:
+        loss_fn = nn.parallel.DistributedDataParallel(loss_fn, device_ids=[device.index] if device.type == "cuda" else None)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers,
         collate_fn=Collate(alphabet, config.img_height, config.img_width, args.max_label_len,
@@ -241,15 +349,16 @@ def train(args: argparse.Namespace) -> Path:
         persistent_workers=args.workers > 0,
         generator=torch.Generator().manual_seed(args.seed),  # keeps the global RNG (dropout) resumable
     )
-    val_sets = _validation_sets(args, alphabet)
+    val_sets = _validation_sets(args, alphabet) if lead else {}
     use_amp = args.amp and _bf16_is_fast(device)
     log_path = out / "log.csv"
     fields = ["step", "loss", "seconds"] + [f"{n}_{m}" for n in val_sets for m in ("exact", "exact_alnum_ci", "cer")]
-    if not log_path.exists() or step == 0:
+    if lead and (not log_path.exists() or step == 0):
         with open(log_path, "w", newline="") as f:
             csv.DictWriter(f, fields).writeheader()
-    running, t0 = [], time.time()
-    bar = tqdm(total=args.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
+    run = _Run(args, out, model, optimizer, alphabet, val_sets, log_path, fields, time.time())
+    running = []
+    bar = tqdm(total=args.steps, initial=step, desc="train", unit="step", dynamic_ncols=True, disable=not lead)
     for batch in loader:
         if step >= args.steps:
             break
@@ -257,8 +366,8 @@ def train(args: argparse.Namespace) -> Path:
             continue
         images, targets, widths, _ = batch
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss = seq2seq_loss(model, images.to(device), targets.to(device), _teacher_forcing(args, step),
-                                widths.to(device) if config.variable_width else None)
+            loss = loss_fn(images.to(device), targets.to(device), _teacher_forcing(args, step),
+                           widths.to(device) if config.variable_width else None)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -267,34 +376,14 @@ def train(args: argparse.Namespace) -> Path:
         running.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}")
-        row = None
-        if step % args.log_every == 0:
-            row = {"step": step, "loss": sum(running) / len(running), "seconds": round(time.time() - t0, 1)}
-            running = []
-        if step % args.eval_every == 0 or step == args.steps:
-            model.eval()
-            row = row or {"step": step, "loss": sum(running) / max(1, len(running)), "seconds": round(time.time() - t0, 1)}
-            for name, items in val_sets.items():
-                m = evaluate(model, alphabet, items)
-                row.update({f"{name}_exact": m["exact"], f"{name}_exact_alnum_ci": m["exact_alnum_ci"],
-                            f"{name}_cer": m["cer"]})
-            model.train()
-            primary = row.get(f"{next(iter(val_sets))}_exact", 0.0) if val_sets else 0.0
-            tqdm.write(f"step {step}: " + ", ".join(f"{k}={v:.4f}" for k, v in row.items() if "_" in k))
-            if primary > best:
-                best = primary
-                save_model(out / "best.safetensors", model, alphabet)
-                _save_checkpoint(out / "best.pt", model, optimizer, step, best, args, alphabet)
-        if row:
-            with open(log_path, "a", newline="") as f:
-                csv.DictWriter(f, fields).writerow(row)
-            if "loss" in row and step % args.eval_every == 0:
-                _plot(log_path, out / "curves.png")
-        if step % args.ckpt_every == 0 or step == args.steps:
-            _save_checkpoint(latest, model, optimizer, step, best, args, alphabet)
+        if lead:
+            running, best = run.after_step(step, running, best)
     bar.close()
-    if not (out / "best.safetensors").exists():
+    if lead and not (out / "best.safetensors").exists():
         save_model(out / "best.safetensors", model, alphabet)
+    if world > 1:
+        _check_ranks_in_sync(model, world)
+        dist.destroy_process_group()
     return out / "best.safetensors"
 
 
