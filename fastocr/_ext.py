@@ -37,4 +37,7 @@ def backend_info() -> dict:
         info["extension_error"] = C_ERROR
     else:
         info.update({f"extension_{k}": v for k, v in C.build_info().items()})
+    from . import ops  # here, not at module top: ops imports this module
+
+    info.update(ops.kernel_info())  # decoder_kernels, decoder_kernels_reason, decoder_kernels_last
     return info

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import ops
 from .config import ModelConfig
-from .reference import additive_attention_ref
 
 
 class CNN(nn.Module):
@@ -67,6 +67,20 @@ class Encoder(nn.Module):
         return self.rnn(conv.squeeze(2).permute(2, 0, 1))  # [T, B, H]
 
 
+def _combine_gru_out(dec: nn.Module, embedded: torch.Tensor, context: torch.Tensor, hidden: torch.Tensor):
+    """The step after attention, shared by both decoders: x = relu(attn_combine([e; c])), h' = GRU(x, h),
+    log-probs = log_softmax(out(h')). Returns (log-probs [N, V], new hidden [1, N, H]).
+
+    The GRU goes through ``ops.gru_step`` (Triton on CUDA inference, else the very op ``nn.GRU`` calls);
+    the output of a one-step GRU is its new hidden state, so ``out`` reads h'.
+    """
+    x = F.relu(dec.attn_combine(torch.cat((embedded, context), 1)))  # [N, H]
+    gru = dec.gru
+    h_new = ops.gru_step(x, hidden[0], gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0,
+                         train=gru.training)  # [N, H]
+    return F.log_softmax(dec.out(h_new), dim=1), h_new.unsqueeze(0)
+
+
 class AttnDecoderRNN(nn.Module):
     """One decoder step with the original fixed-slot attention (the scores never look at the encoder outputs).
 
@@ -90,11 +104,10 @@ class AttnDecoderRNN(nn.Module):
     def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, encoder_outputs: torch.Tensor):
         """Returns (log-probs [N, V], new hidden [1, N, H], attention weights [N, T])."""
         embedded = self.dropout(self.embedding(tokens))  # [N, H]
-        attn_weights = F.softmax(self.attn(torch.cat((embedded, hidden[0]), 1)), dim=1)  # [N, T]
-        context = torch.bmm(attn_weights.unsqueeze(1), encoder_outputs.permute(1, 0, 2)).squeeze(1)  # [N, H]
-        x = F.relu(self.attn_combine(torch.cat((embedded, context), 1)).unsqueeze(0))  # [1, N, H]
-        output, hidden = self.gru(x, hidden)
-        return F.log_softmax(self.out(output[0]), dim=1), hidden, attn_weights
+        context, attn_weights = ops.attn_slot(embedded, hidden[0], self.attn.weight, self.attn.bias,
+                                              encoder_outputs)  # [N, H], [N, T]
+        logp, hidden = _combine_gru_out(self, embedded, context, hidden)
+        return logp, hidden, attn_weights
 
 
     def memory(self, encoder_outputs: torch.Tensor, lengths=None) -> torch.Tensor:
@@ -143,12 +156,11 @@ class AdditiveAttnDecoderRNN(nn.Module):
     def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, memory: AdditiveMemory):
         """Returns (log-probs [N, V], new hidden [1, N, H], attention weights [N, T])."""
         embedded = self.dropout(self.embedding(tokens))  # [N, H]
-        context, attn_weights = additive_attention_ref(
+        context, attn_weights = ops.attn_additive(
             memory.keys, self.attn_query(hidden[0]), self.attn_v.weight[0], memory.values, memory.lengths
-        )
-        x = F.relu(self.attn_combine(torch.cat((embedded, context), 1)).unsqueeze(0))  # [1, N, H]
-        output, hidden = self.gru(x, hidden)
-        return F.log_softmax(self.out(output[0]), dim=1), hidden, attn_weights
+        )  # [N, H], [N, T]
+        logp, hidden = _combine_gru_out(self, embedded, context, hidden)
+        return logp, hidden, attn_weights
 
 
 class Decoder(nn.Module):

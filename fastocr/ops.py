@@ -6,9 +6,12 @@ not built, calling an op raises ``ExtensionMissingError`` saying how to build it
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import torch
 
-from . import _ext
+from . import _ext, reference
 from .alphabet import EOS_TOKEN
 from .errors import FastOCRError
 
@@ -100,3 +103,151 @@ if _ext.C is not None:
         rows = log_probs.shape[0]
         torch._check(rows == scores.shape[0] * scores.shape[1])
         return log_probs.new_empty(rows, dtype=torch.long), log_probs.new_empty(rows, dtype=torch.long)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Decoder-step kernels: Triton on CUDA (fastocr.kernels), the ``*_ref`` twins of reference.py everywhere else.
+# ---------------------------------------------------------------------------------------------------------------
+
+_kernels_module = None  # fastocr.kernels' op modules once imported (lazily: triton is optional)
+_kernels_error: str | None = None  # why they could not be imported
+_triton_on_cpu = False  # tests only: run the kernels on CPU tensors (through TRITON_INTERPRET=1)
+LAST_PATH: dict[str, str] = {}  # op name -> "triton" | "reference": the path its latest call took
+
+
+def _load_kernels():
+    """Imports the kernel modules on first use, so ``import fastocr`` works without triton and the test conftest
+    can set TRITON_INTERPRET=1 before any @triton.jit runs."""
+    global _kernels_module, _kernels_error
+    if _kernels_module is None and _kernels_error is None:
+        try:
+            from .kernels import _common, attn_score, gru_step
+
+            _kernels_module = (_common, attn_score, gru_step)
+        except (ImportError, RuntimeError) as e:  # no triton, or a triton that cannot initialise here
+            _kernels_error = f"{type(e).__name__}: {e}"
+    return _kernels_module
+
+
+def _force_reference() -> bool:
+    return os.environ.get("FASTOCR_FORCE_REFERENCE", "0") == "1"
+
+
+def _use_triton(op: str, hidden_size: int, *tensors: torch.Tensor) -> bool:
+    """The dispatch rule, in order: FASTOCR_FORCE_REFERENCE=1 -> reference; any input not on CUDA -> reference;
+    grad enabled and an input requiring grad -> reference (the kernels have no backward); triton missing,
+    an unsupported dtype or hidden size -> reference; else Triton. Records the choice in ``LAST_PATH``."""
+    use = (
+        not _force_reference()
+        and (_triton_on_cpu or all(t.is_cuda for t in tensors))
+        and not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+        and _load_kernels() is not None
+        and all(t.dtype in _kernels_module[0].SUPPORTED_DTYPES for t in tensors if t.is_floating_point())
+        and hidden_size <= _kernels_module[0].MAX_HIDDEN
+    )
+    LAST_PATH[op] = "triton" if use else "reference"
+    return use
+
+
+@contextlib.contextmanager
+def triton_on_cpu():
+    """Tests only: route CPU tensors to the Triton kernels (TRITON_INTERPRET=1 must be set before they load)."""
+    global _triton_on_cpu
+    previous, _triton_on_cpu = _triton_on_cpu, True
+    try:
+        yield
+    finally:
+        _triton_on_cpu = previous
+
+
+def kernel_info() -> dict:
+    """What ``fastocr.backend_info()`` reports about the decoder-step kernels.
+
+    ``decoder_kernels``: the path CUDA inference takes, "triton" or "reference"; ``decoder_kernels_reason``:
+    why it is the reference (forced, no CUDA device, triton missing); ``decoder_kernels_last``: the path
+    each op's latest call took in this process. Triton is imported only when a CUDA device is present.
+    """
+    if _force_reference():
+        reason = "FASTOCR_FORCE_REFERENCE=1"
+    elif not torch.cuda.is_available():
+        reason = "no CUDA device"
+    elif _load_kernels() is None:
+        reason = f"fastocr.kernels did not import ({_kernels_error})"
+    else:
+        reason = None
+    info = {"decoder_kernels": "reference" if reason else "triton"}
+    if reason:
+        info["decoder_kernels_reason"] = reason
+    info["decoder_kernels_last"] = dict(LAST_PATH)
+    return info
+
+
+def attn_slot(embedded: torch.Tensor, hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+              values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The original fixed-slot attention of one decoder step: softmax(W [e; h] + b) over T slots, and the context.
+
+    Triton (one launch: Linear, softmax and context fused, fp32 accumulation) for CUDA inference, else
+    ``reference.attn_slot_ref``, which keeps the original's float operations exactly.
+
+    Args:
+        embedded: (N, H) embedded previous tokens, N = images x beam.
+        hidden: (N, H) GRU hidden state.
+        weight: (T, 2H) and bias: (T,) of the decoder's ``attn`` Linear.
+        values: (T, N, H) encoder outputs; any strides (an expanded view is read without a copy).
+
+    Returns:
+        context (N, H) and attention weights (N, T), in ``values.dtype``.
+
+    >>> e = h = torch.zeros(2, 4)  # N=2 rows, H=4
+    >>> ctx, w = attn_slot(e, h, torch.zeros(3, 8), torch.zeros(3), torch.ones(3, 2, 4))  # T=3 slots
+    >>> ctx.shape, w.shape
+    (torch.Size([2, 4]), torch.Size([2, 3]))
+    """
+    if _use_triton("attn_slot", values.shape[-1], embedded, hidden, weight, bias, values):
+        return _kernels_module[1].attn_slot_triton(embedded, hidden, weight, bias, values)
+    return reference.attn_slot_ref(embedded, hidden, weight, bias, values)
+
+
+def attn_additive(keys: torch.Tensor, query: torch.Tensor, v: torch.Tensor, values: torch.Tensor,
+                  lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Additive attention of one decoder step: masked softmax_t(v . tanh(keys_t + query)), and the context.
+
+    Triton (one launch; columns past a row's length are not read) for CUDA inference, else
+    ``reference.attn_additive_ref``.
+
+    Args:
+        keys: (T, N, H) ``W_k e_t``, computed once per image.
+        query: (N, H) ``W_q h + b`` of the current hidden state.
+        v: (H,) the scoring vector.
+        values: (T, N, H) encoder outputs.
+        lengths: (N,) int64 valid columns per row, 1..T.
+
+    Returns:
+        context (N, H) and weights (N, T), 0 past each row's length, in ``values.dtype``.
+    """
+    if _use_triton("attn_additive", values.shape[-1], keys, query, v, values, lengths):
+        return _kernels_module[1].attn_additive_triton(keys, query, v, values, lengths)
+    return reference.attn_additive_ref(keys, query, v, values, lengths)
+
+
+def gru_step(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
+             b_ih: torch.Tensor | None = None, b_hh: torch.Tensor | None = None, *, train: bool = False
+             ) -> torch.Tensor:
+    """One step of a one-layer GRU (PyTorch's gates, order r, z, n).
+
+    Triton (one launch: both projections and the gates fused) for CUDA inference with biases, else
+    ``reference.gru_step_ref``: the op ``nn.GRU`` itself calls, so the reference is bit-identical to it.
+
+    Args:
+        x: (N, I) input; h: (N, H) previous hidden state.
+        w_ih: (3H, I), w_hh: (3H, H), b_ih, b_hh: (3H,) or None: ``gru.weight_ih_l0`` etc.
+        train: the GRU module's ``training`` flag (passed to the reference op).
+
+    Returns:
+        the new hidden state (N, H).
+    """
+    if b_ih is None or b_hh is None:  # the kernel always adds biases; bias-free GRUs take the reference
+        LAST_PATH["gru_step"] = "reference"
+    elif _use_triton("gru_step", h.shape[-1], x, h, w_ih, w_hh, b_ih, b_hh):
+        return _kernels_module[2].gru_step_triton(x, h, w_ih, w_hh, b_ih, b_hh)
+    return reference.gru_step_ref(x, h, w_ih, w_hh, b_ih, b_hh, train)

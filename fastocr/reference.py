@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from .alphabet import EOS_TOKEN, SOS_TOKEN
 
@@ -57,6 +58,63 @@ def additive_attention_ref(
     weights = torch.softmax(scores.float().masked_fill(pad, -math.inf), dim=0).to(values.dtype)  # [T, N]
     context = (weights.unsqueeze(2) * values).sum(0)  # [N, H]
     return context, weights.t()
+
+
+def attn_additive_ref(
+    keys: torch.Tensor, query: torch.Tensor, v: torch.Tensor, values: torch.Tensor, lengths: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The twin of ``ops.attn_additive``: ``additive_attention_ref`` under the op's name (same arguments)."""
+    return additive_attention_ref(keys, query, v, values, lengths)
+
+
+def attn_slot_ref(
+    embedded: torch.Tensor, hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, values: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The original fixed-slot attention: softmax over T slots of ``Linear(2H -> T)([e; h])``, then the context.
+
+    These are the original ``AttnDecoderRNN.forward``'s float operations, one for one (``F.linear`` is what
+    ``nn.Linear`` calls), so the decoder gives the original's outputs bit for bit through this twin.
+
+    Args:
+        embedded: (N, H) the embedded previous tokens.
+        hidden: (N, H) the GRU hidden state.
+        weight: (T, 2H) and bias: (T,) of the ``attn`` Linear.
+        values: (T, N, H) the encoder outputs.
+
+    Returns:
+        context (N, H) and weights (N, T).
+    """
+    weights = F.softmax(F.linear(torch.cat((embedded, hidden), 1), weight, bias), dim=1)  # [N, T]
+    context = torch.bmm(weights.unsqueeze(1), values.permute(1, 0, 2)).squeeze(1)  # [N, H]
+    return context, weights
+
+
+def gru_step_ref(
+    x: torch.Tensor,
+    h: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor | None = None,
+    b_hh: torch.Tensor | None = None,
+    train: bool = False,
+) -> torch.Tensor:
+    """One step of a one-layer GRU through the op ``nn.GRU.forward`` itself calls (``_VF.gru`` = ``torch.gru``).
+
+    Same op, same parameter tensors, so it computes what ``nn.GRU`` computes (bit for bit on CPU, checked in
+    tests/test_gru_step.py) and stays differentiable. Gate order r, z, n as in PyTorch.
+
+    Args:
+        x: (N, I) input; h: (N, H) previous hidden state.
+        w_ih: (3H, I), w_hh: (3H, H), b_ih, b_hh: (3H,) or None: the GRU's ``*_l0`` parameters.
+        train: the module's ``training`` flag (cuDNN's RNN backward needs a call made in training mode).
+
+    Returns:
+        the new hidden state (N, H).
+    """
+    has_bias = b_ih is not None
+    params = (w_ih, w_hh, b_ih, b_hh) if has_bias else (w_ih, w_hh)
+    _, h_n = torch.gru(x.unsqueeze(0), h.unsqueeze(0), params, has_bias, 1, 0.0, train, False, False)
+    return h_n[0]
 
 
 class AttnStep:

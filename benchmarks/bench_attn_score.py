@@ -1,0 +1,78 @@
+"""The fused attention kernels against the eager PyTorch step they replace (their reference twins), on CUDA.
+
+Run on a GPU machine (pyproject's addopts holds --benchmark-skip, which wins over --benchmark-enable):
+    python -m pytest -o addopts= benchmarks/bench_attn_score.py --benchmark-enable \
+        --benchmark-json=bench_attn_score.json
+
+``ref`` is the eager step (slot: Linear on [e; h], softmax, bmm; additive: tanh, matvec, masked softmax,
+weighted sum), ``fast`` the one-launch Triton kernel. Each round times ``CALLS`` back-to-back calls ended by
+``torch.cuda.synchronize()``; ``extra_info["us_per_call"]`` is the per-step cost. Without CUDA the
+benchmarks skip and only ``test_smoke_cpu`` runs (the kernels through the interpreter, one tiny shape).
+No numbers are quoted here: none have been measured on a GPU yet.
+"""
+
+import os
+
+import pytest
+import torch
+
+CUDA = torch.cuda.is_available()
+if not CUDA:  # must precede the first kernel import (ops imports fastocr.kernels lazily)
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+from fastocr import ops  # noqa: E402
+from fastocr.reference import attn_additive_ref, attn_slot_ref  # noqa: E402
+
+CALLS = 100
+SHAPES = [(64, 71, 256), (320, 71, 256), (64, 300, 256)]  # (rows = B*K, T, H): batch 64, beam 5, long lines
+gpu = pytest.mark.skipif(not CUDA, reason="GPU benchmark: the Triton kernels run on CUDA only")
+
+
+def setup_attn_score(kind: str, rows: int, t: int, h: int, device="cuda", dtype=torch.float32):
+    """Arguments of ``ops.attn_slot`` or ``ops.attn_additive`` (lengths spread over T/4..T)."""
+    g = torch.Generator().manual_seed(0)
+    values = torch.randn(t, rows, h, generator=g)
+    if kind == "slot":
+        args = (torch.randn(rows, h, generator=g), torch.randn(rows, h, generator=g),
+                torch.randn(t, 2 * h, generator=g) / h**0.5, torch.randn(t, generator=g), values)
+    else:
+        args = (torch.randn(t, rows, h, generator=g), torch.randn(rows, h, generator=g),
+                torch.randn(h, generator=g) / h**0.5, values,
+                torch.randint(t // 4, t + 1, (rows,), generator=g))
+    return tuple(a.to(device, dtype) if a.is_floating_point() else a.to(device) for a in args)
+
+
+def providers(kind: str):
+    if kind == "slot":
+        return {"ref": attn_slot_ref, "fast": ops._load_kernels()[1].attn_slot_triton}
+    return {"ref": attn_additive_ref, "fast": ops._load_kernels()[1].attn_additive_triton}
+
+
+@gpu
+@pytest.mark.parametrize("provider", ["ref", "fast"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("kind", ["slot", "additive"])
+def test_attn_score(benchmark, kind, shape, dtype, provider):
+    rows, t, h = shape
+    benchmark.group = f"attn_{kind} rows={rows} T={t} H={h} {dtype}"
+    args, fn = setup_attn_score(kind, rows, t, h, dtype=dtype), providers(kind)[provider]
+
+    @torch.inference_mode()
+    def run():
+        for _ in range(CALLS):
+            fn(*args)
+        torch.cuda.synchronize()
+
+    benchmark.pedantic(run, rounds=20, warmup_rounds=2)
+    benchmark.extra_info["us_per_call"] = benchmark.stats.stats.median * 1e6 / CALLS
+    benchmark.extra_info["rows_per_s"] = rows * CALLS / benchmark.stats.stats.median
+
+
+@pytest.mark.skipif(CUDA, reason="CPU smoke only; the GPU runs the benchmarks")
+@pytest.mark.parametrize("kind", ["slot", "additive"])
+def test_smoke_cpu(kind):
+    args = setup_attn_score(kind, 3, 40, 32, device="cpu")
+    fns = providers(kind)
+    for fast, ref in zip(fns["fast"](*args), fns["ref"](*args)):
+        torch.testing.assert_close(fast, ref, atol=1e-5, rtol=1e-5)
