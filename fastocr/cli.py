@@ -150,7 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_info)
 
-    from . import evaluate, synth, train
+    from . import distributed, evaluate, synth, train
+
+    p = sub.add_parser("ray-recognize", help="recognise many images with Ray Data (resumable)")
+    distributed.add_arguments(p)
+    p.set_defaults(func=distributed.run)
 
     p = sub.add_parser("eval", help="measure accuracy on a labelled list")
     evaluate.add_arguments(p)
