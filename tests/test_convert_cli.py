@@ -72,7 +72,7 @@ def test_usage_errors_exit_2(converted, original_files):
     assert proc.returncode == 2 and "not a fastocr model file" in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["recognize", "convert", "info", "eval", "train", "synth"])
+@pytest.mark.parametrize("command", ["recognize", "convert", "info", "eval", "train", "synth", "ray-recognize"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as e:
         build_parser().parse_args([command, "--help"])
