@@ -67,21 +67,35 @@ class Encoder(nn.Module):
         return self.rnn(conv.squeeze(2).permute(2, 0, 1))  # [T, B, H]
 
 
-def _combine_gru_out(dec: nn.Module, embedded: torch.Tensor, context: torch.Tensor, hidden: torch.Tensor):
-    """The step after attention, shared by both decoders: x = relu(attn_combine([e; c])), h' = GRU(x, h),
-    log-probs = log_softmax(out(h')). Returns (log-probs [N, V], new hidden [1, N, H]).
+def _combine_gru(dec: nn.Module, embedded: torch.Tensor, context: torch.Tensor, hidden: torch.Tensor):
+    """The step after attention, shared by both decoders: x = relu(attn_combine([e; c])), h' = GRU(x, h).
 
     The GRU goes through ``ops.gru_step`` (Triton on CUDA inference, else the very op ``nn.GRU`` calls);
-    the output of a one-step GRU is its new hidden state, so ``out`` reads h'.
+    the output of a one-step GRU is its new hidden state, which the output layer reads. Returns h' [N, H].
     """
     x = F.relu(dec.attn_combine(torch.cat((embedded, context), 1)))  # [N, H]
     gru = dec.gru
-    h_new = ops.gru_step(x, hidden[0], gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0,
-                         train=gru.training)  # [N, H]
-    return F.log_softmax(dec.out(h_new), dim=1), h_new.unsqueeze(0)
+    return ops.gru_step(x, hidden[0], gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0,
+                        train=gru.training)  # [N, H]
 
 
-class AttnDecoderRNN(nn.Module):
+class _DecoderHeads(nn.Module):
+    """The output heads of both decoders; each decoder defines ``advance`` (attention + GRU) and ``out``."""
+
+    def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, memory):
+        """Returns (log-probs [N, V], new hidden [1, N, H], attention weights [N, T])."""
+        h_new, attn_weights = self.advance(tokens, hidden, memory)
+        return F.log_softmax(self.out(h_new), dim=1), h_new.unsqueeze(0), attn_weights
+
+    def greedy_step(self, tokens: torch.Tensor, hidden: torch.Tensor, memory):
+        """Returns (best ids [N], their log-probs [N], new hidden [1, N, H]): greedy decoding's step, whose
+        fused head (``ops.logits_argmax``) never writes the [N, V] log-probs on CUDA."""
+        h_new, _ = self.advance(tokens, hidden, memory)
+        best, best_logp = ops.logits_argmax(h_new, self.out.weight, self.out.bias)
+        return best, best_logp, h_new.unsqueeze(0)
+
+
+class AttnDecoderRNN(_DecoderHeads):
     """One decoder step with the original fixed-slot attention (the scores never look at the encoder outputs).
 
     Step, for previous tokens y [N], hidden h [1, N, H], encoder outputs E [T, N, H]:
@@ -101,14 +115,12 @@ class AttnDecoderRNN(nn.Module):
         self.gru = nn.GRU(hidden_size, hidden_size)
         self.out = nn.Linear(hidden_size, output_size)
 
-    def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, encoder_outputs: torch.Tensor):
-        """Returns (log-probs [N, V], new hidden [1, N, H], attention weights [N, T])."""
+    def advance(self, tokens: torch.Tensor, hidden: torch.Tensor, encoder_outputs: torch.Tensor):
+        """Returns (new hidden [N, H], attention weights [N, T])."""
         embedded = self.dropout(self.embedding(tokens))  # [N, H]
         context, attn_weights = ops.attn_slot(embedded, hidden[0], self.attn.weight, self.attn.bias,
                                               encoder_outputs)  # [N, H], [N, T]
-        logp, hidden = _combine_gru_out(self, embedded, context, hidden)
-        return logp, hidden, attn_weights
-
+        return _combine_gru(self, embedded, context, hidden), attn_weights
 
     def memory(self, encoder_outputs: torch.Tensor, lengths=None) -> torch.Tensor:
         """What each step attends over: the encoder outputs themselves (the slots are fixed, so no mask)."""
@@ -127,7 +139,7 @@ class AdditiveMemory(NamedTuple):
                               self.lengths.repeat_interleave(k, 0))
 
 
-class AdditiveAttnDecoderRNN(nn.Module):
+class AdditiveAttnDecoderRNN(_DecoderHeads):
     """The decoder step with additive attention over variable-length encoder outputs.
 
     Step: e = dropout(embedding(y)); a = masked softmax_t(v . tanh(W_k E_t + W_q h)); c = a . E;
@@ -153,14 +165,13 @@ class AdditiveAttnDecoderRNN(nn.Module):
             lengths = torch.full((encoder_outputs.shape[1],), encoder_outputs.shape[0], device=encoder_outputs.device)
         return AdditiveMemory(encoder_outputs, self.attn_key(encoder_outputs), lengths)
 
-    def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, memory: AdditiveMemory):
-        """Returns (log-probs [N, V], new hidden [1, N, H], attention weights [N, T])."""
+    def advance(self, tokens: torch.Tensor, hidden: torch.Tensor, memory: AdditiveMemory):
+        """Returns (new hidden [N, H], attention weights [N, T])."""
         embedded = self.dropout(self.embedding(tokens))  # [N, H]
         context, attn_weights = ops.attn_additive(
             memory.keys, self.attn_query(hidden[0]), self.attn_v.weight[0], memory.values, memory.lengths
         )  # [N, H], [N, T]
-        logp, hidden = _combine_gru_out(self, embedded, context, hidden)
-        return logp, hidden, attn_weights
+        return _combine_gru(self, embedded, context, hidden), attn_weights
 
 
 class Decoder(nn.Module):
@@ -177,6 +188,9 @@ class Decoder(nn.Module):
 
     def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, memory):
         return self.decoder(tokens, hidden, memory)
+
+    def greedy_step(self, tokens: torch.Tensor, hidden: torch.Tensor, memory):
+        return self.decoder.greedy_step(tokens, hidden, memory)
 
     def memory(self, encoder_outputs: torch.Tensor, lengths: torch.Tensor | None = None, rows_per_image: int = 1):
         """The decoder's attention state for encoder outputs [T, B, H], repeated for K rows per image."""

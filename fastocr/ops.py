@@ -121,9 +121,9 @@ def _load_kernels():
     global _kernels_module, _kernels_error
     if _kernels_module is None and _kernels_error is None:
         try:
-            from .kernels import _common, attn_score, gru_step
+            from .kernels import _common, attn_score, gru_step, logits_argmax
 
-            _kernels_module = (_common, attn_score, gru_step)
+            _kernels_module = (_common, attn_score, gru_step, logits_argmax)
         except (ImportError, RuntimeError) as e:  # no triton, or a triton that cannot initialise here
             _kernels_error = f"{type(e).__name__}: {e}"
     return _kernels_module
@@ -251,3 +251,20 @@ def gru_step(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.T
     elif _use_triton("gru_step", h.shape[-1], x, h, w_ih, w_hh, b_ih, b_hh):
         return _kernels_module[2].gru_step_triton(x, h, w_ih, w_hh, b_ih, b_hh)
     return reference.gru_step_ref(x, h, w_ih, w_hh, b_ih, b_hh, train)
+
+
+def logits_argmax(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Greedy decoding's output head: the best class of ``log_softmax(h @ weight.T + bias)`` and its log-prob.
+
+    Triton (projection, log-softmax and argmax in one launch, no [N, V] logits written) for CUDA inference,
+    else ``reference.logits_argmax_ref``. Ties go to the lower class id on both paths.
+
+    Args:
+        h: (N, H) decoder hidden states; weight: (V, H) and bias: (V,), the decoder's ``out`` layer.
+
+    Returns:
+        class ids (N,) int64 and their log-probabilities (N,) float32.
+    """
+    if _use_triton("logits_argmax", h.shape[-1], h, weight, bias):
+        return _kernels_module[3].logits_argmax_triton(h, weight, bias)
+    return reference.logits_argmax_ref(h, weight, bias)

@@ -18,6 +18,7 @@ from .config import ModelConfig
 from .errors import FastOCRError, ImageError
 from .model import OCRModel
 from .preprocess import ImageInput, describe, load_rgb, padded_width, resize_line, to_batch
+from .decode import greedy_decode
 from .reference import AttnStep, Hypothesis, beam_search_ref, greedy_decode_ref
 
 DEFAULT_MODEL = Path(__file__).parent / "data" / "default.safetensors"
@@ -241,7 +242,8 @@ class Recognizer:
         lengths = self.model.encoder_lengths(widths, enc.shape[0]) if self.config.variable_width else None
         step = AttnStep(self.model.decoder, enc, beam_size, lengths)
         if beam_size == 1 and constraint is None:
-            out = greedy_decode_ref(step, B, max_len, device=self.device)
+            greedy = greedy_decode_ref if use_reference() else greedy_decode
+            out = greedy(step, B, max_len, device=self.device)
             return [self._from_greedy(out, b) for b in range(B)]
         args = (step, B, beam_size, max_len, num_hypotheses, length_penalty)
         if isinstance(constraint, tuple):

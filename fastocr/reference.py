@@ -89,6 +89,19 @@ def attn_slot_ref(
     return context, weights
 
 
+def logits_argmax_ref(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor):
+    """The best class of ``log_softmax(h @ weight.T + bias)`` per row and its log-probability, in float32.
+
+    Args:
+        h: (N, H); weight: (V, H); bias: (V,).
+
+    Returns:
+        ids (N,) int64 (the lowest id among equal maxima, as ``torch.max``) and log-probs (N,) float32.
+    """
+    logp, idx = torch.log_softmax(F.linear(h, weight, bias).float(), dim=1).max(dim=1)
+    return idx, logp
+
+
 def gru_step_ref(
     x: torch.Tensor,
     h: torch.Tensor,
@@ -139,6 +152,11 @@ class AttnStep:
             self.hidden = self.hidden[:, parents]
         logp, self.hidden, _ = self.decoder(tokens, self.hidden, self.memory)
         return logp  # [B*K, V]
+
+    def argmax(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Greedy's step: (best ids [N], their log-probs [N]) through the decoder's fused output head."""
+        best, best_logp, self.hidden = self.decoder.greedy_step(tokens, self.hidden, self.memory)
+        return best, best_logp
 
 
 @dataclass

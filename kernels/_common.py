@@ -56,6 +56,17 @@ def gru_blocks(rows: int) -> tuple[int, int, int, int]:
     return block_m, GRU_BLOCK_J, GRU_BLOCK_K, GRU_NUM_WARPS
 
 
+HEAD_BLOCK_V = 64  # classes per tile: acc [16, 64] fp32 plus a [64, 32] weight tile over 128 threads
+HEAD_BLOCK_K = 32  # hidden units per tl.dot (>= 16 on sm_80/sm_90)
+HEAD_NUM_WARPS = 4
+
+
+def head_blocks(rows: int) -> tuple[int, int, int, int]:
+    """(BLOCK_M, BLOCK_V, BLOCK_K, num_warps) for the fused output head: 16 rows per program (tl.dot's
+    minimum), so B*K=64 rows give 4 programs each streaming all of W once; untuned, like the others."""
+    return 16, HEAD_BLOCK_V, HEAD_BLOCK_K, HEAD_NUM_WARPS
+
+
 def check_dtype(op: str, name: str, t: torch.Tensor) -> None:
     if t.dtype not in SUPPORTED_DTYPES:
         raise TypeError(f"{op}: {name} must be float32, float16 or bfloat16, got {t.dtype}")

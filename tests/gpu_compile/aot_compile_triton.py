@@ -35,8 +35,9 @@ def load_kernels():
     import fastocr_kernels._common as common
     import fastocr_kernels.attn_score as attn_score
     import fastocr_kernels.gru_step as gru_step
+    import fastocr_kernels.logits_argmax as logits_argmax
 
-    return common, attn_score, gru_step
+    return common, attn_score, gru_step, logits_argmax
 
 
 def signature(fn, dtype_name: str, constexprs: dict, overrides: dict) -> dict:
@@ -53,7 +54,7 @@ def signature(fn, dtype_name: str, constexprs: dict, overrides: dict) -> dict:
 
 def configs():
     """(kernel name, signature, constexprs, num_warps) for every launch the dispatchers can make."""
-    common, attn_score, gru_step = load_kernels()
+    common, attn_score, gru_step, logits_argmax = load_kernels()
     out = []
     for dtype, ty in common.TRITON_DTYPE_NAMES.items():
         for block_h in common.ATTN_BLOCK_H_CHOICES:  # next_pow2(H) for every H up to MAX_HIDDEN
@@ -67,6 +68,11 @@ def configs():
             ce = {"BLOCK_M": block_m, "BLOCK_J": block_j, "BLOCK_K": block_k,
                   "PRECISION": gru_step.precision(dtype), "UPCAST": False}  # UPCAST: interpreter only
             out.append(("_gru_step_kernel", signature(gru_step._gru_step_kernel, ty, ce, {}), ce, num_warps))
+        block_m, block_v, block_k, num_warps = common.head_blocks(1)
+        ce = {"BLOCK_M": block_m, "BLOCK_V": block_v, "BLOCK_K": block_k, "PRECISION": gru_step.precision(dtype),
+              "UPCAST": False}
+        sig = signature(logits_argmax._logits_argmax_kernel, ty, ce, {"idx_ptr": "*i64", "logp_ptr": "*fp32"})
+        out.append(("_logits_argmax_kernel", sig, ce, num_warps))
     return out
 
 
@@ -76,8 +82,8 @@ def compile_one(job):
     from triton.backends.compiler import GPUTarget
 
     (name, sig, constexprs, num_warps), cc = job
-    _, attn_score, gru_step = load_kernels()
-    fn = getattr(attn_score, name, None) or getattr(gru_step, name)
+    _, *modules = load_kernels()
+    fn = next(getattr(m, name) for m in modules if hasattr(m, name))
     start = time.perf_counter()
     try:
         src = triton.compiler.ASTSource(fn=fn, signature=sig, constexprs=constexprs)

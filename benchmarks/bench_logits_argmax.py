@@ -1,0 +1,56 @@
+"""The fused output head (projection + log-softmax + argmax) against eager PyTorch, for greedy decoding.
+
+Run on a GPU machine:
+    python -m pytest -o addopts= benchmarks/bench_logits_argmax.py --benchmark-enable \\
+        --benchmark-json=bench_logits_argmax.json
+Eager: ``F.linear`` + ``log_softmax`` + ``max`` (three kernels, [rows, 5,991] written and read back).
+Without CUDA the benchmark skips and only ``test_smoke_cpu`` runs. No GPU numbers measured yet.
+"""
+
+import os
+
+import pytest
+import torch
+
+CUDA = torch.cuda.is_available()
+if not CUDA:
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+from fastocr import ops  # noqa: E402
+from fastocr.reference import logits_argmax_ref  # noqa: E402
+
+CALLS = 100
+gpu = pytest.mark.skipif(not CUDA, reason="GPU benchmark: the Triton kernels run on CUDA only")
+
+
+def setup_head(rows: int, hidden: int = 256, classes: int = 5991, device="cuda", dtype=torch.float32):
+    torch.manual_seed(0)
+    args = (torch.rand(rows, hidden) * 2 - 1, torch.randn(classes, hidden) / 16, torch.randn(classes))
+    return tuple(a.to(device, dtype) for a in args)
+
+
+@gpu
+@pytest.mark.parametrize("provider", ["ref", "fast"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
+@pytest.mark.parametrize("rows", [16, 64, 256])
+def test_logits_argmax(benchmark, rows, dtype, provider):
+    benchmark.group = f"logits_argmax rows={rows} H=256 V=5991 {dtype}"
+    args = setup_head(rows, dtype=dtype)
+    fn = logits_argmax_ref if provider == "ref" else ops._load_kernels()[3].logits_argmax_triton
+
+    @torch.inference_mode()
+    def run():
+        for _ in range(CALLS):
+            fn(*args)
+        torch.cuda.synchronize()
+
+    benchmark.pedantic(run, rounds=20, warmup_rounds=2)
+    benchmark.extra_info["us_per_call"] = benchmark.stats.stats.median * 1e6 / CALLS
+
+
+@pytest.mark.skipif(CUDA, reason="CPU smoke only; the GPU runs the benchmarks")
+def test_smoke_cpu():
+    args = setup_head(3, classes=97, device="cpu")
+    with ops.triton_on_cpu():
+        idx, _ = ops.logits_argmax(*args)
+    assert torch.equal(idx, logits_argmax_ref(*args)[0])
