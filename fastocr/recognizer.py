@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,6 +181,44 @@ class Recognizer:
             ValueError: an argument is out of range.
         """
         images = _check_images_arg(images)
+        args = self._decode_args(beam_size, num_hypotheses, length_penalty, batch_size, max_len, allowed_chars,
+                                 lexicon, on_error)
+        loaded = [self._load(image, i) for i, image in enumerate(images)]
+        return self._recognize_loaded(loaded, args, progress)
+
+    def recognize_iter(self, images: Iterable[ImageInput], *, workers: int = 2, **kwargs) -> Iterator[Recognition]:
+        """Yields one Recognition per input, in order, while ``workers`` threads decode the next images.
+
+        Image decoding and resizing (PIL, OpenCV: they release the GIL) overlap the model's work on the previous
+        chunk of ``4 * batch_size`` images, so a long stream of files keeps the model busy and memory bounded.
+        Takes the keyword arguments of ``recognize`` (``progress`` excepted).
+
+        >>> for r in rec.recognize_iter(Path("scans").glob("*.png")):   # doctest: +SKIP
+        ...     print(r.source, r.text)
+        """
+        kwargs.pop("progress", None)
+        args = self._decode_args(**kwargs)
+        numbered = enumerate(images)
+        chunk = 4 * args["batch_size"]
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            def submit():
+                return [pool.submit(self._load, image, i) for i, image in itertools.islice(numbered, chunk)]
+
+            pending = submit()
+            while pending:
+                loaded = [f.result() for f in pending]
+                pending = submit()  # the next chunk loads while this one is decoded
+                yield from self._recognize_loaded(loaded, args, False)
+
+    def warmup(self, batch_size: int = 8) -> None:
+        """Runs one small batch so the first real call does not pay one-time costs (allocations, JIT, autotune)."""
+        w = min(self.config.img_width, 100)
+        self.recognize([np.full((self.config.img_height, w, 3), 255, np.uint8)] * batch_size, batch_size=batch_size)
+
+    def _decode_args(self, beam_size: int = 1, num_hypotheses: int = 1, length_penalty: float = 0.0,
+                     batch_size: int = 64, max_len: int | None = None, allowed_chars: str | None = None,
+                     lexicon: Iterable[str] | None = None, on_error: str = "report") -> dict:
+        """Checks the decoding options once per call; raises ValueError naming the bad one."""
         if on_error not in ("report", "raise"):
             raise ValueError(f"on_error must be 'report' or 'raise', got {on_error!r}")
         if beam_size < 1 or not 1 <= num_hypotheses <= beam_size:
@@ -186,37 +226,46 @@ class Recognizer:
                              f"got beam_size={beam_size}, num_hypotheses={num_hypotheses}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        max_len = max_len or self.config.max_decode_len
+        return dict(beam_size=beam_size, num_hypotheses=num_hypotheses, length_penalty=length_penalty,
+                    batch_size=batch_size, max_len=max_len or self.config.max_decode_len, on_error=on_error,
+                    constraint=self._constraint(allowed_chars, lexicon))
+
+    def _load(self, image: ImageInput, index: int):
+        """(source name, resized line) or (source name, ImageError): never raises for a bad image."""
+        source = describe(image, index)
+        try:
+            return source, resize_line(load_rgb(image, source), self.config.img_height, self.config.img_width)
+        except ImageError as e:
+            return source, e
+
+    def _recognize_loaded(self, loaded: list, args: dict, progress: bool) -> list[Recognition]:
         cfg = self.config
-        constraint = self._constraint(allowed_chars, lexicon)
-
-        results: list[Recognition | None] = [None] * len(images)
+        results: list[Recognition | None] = [None] * len(loaded)
         lines, good = [], []
-        for i, image in enumerate(images):
-            source = describe(image, i)
-            try:
-                lines.append(resize_line(load_rgb(image, source), cfg.img_height, cfg.img_width))
+        for i, (source, line) in enumerate(loaded):
+            if isinstance(line, ImageError):
+                if args["on_error"] == "raise":
+                    raise line
+                results[i] = Recognition("", 0.0, [], source, error=line.reason)
+            else:
+                lines.append(line)
                 good.append(i)
-            except ImageError as e:
-                if on_error == "raise":
-                    raise
-                results[i] = Recognition("", 0.0, [], source, error=e.reason)
-
         # Lines of one canvas width share a batch (one group for fixed-width models), so a line's result does
         # not depend on the other lines it is batched with.
         bucket = cfg.width_bucket if cfg.variable_width else None
         groups: dict[int, list[int]] = {}
         for j, line in enumerate(lines):
             groups.setdefault(padded_width(line.shape[1], cfg.img_width, bucket), []).append(j)
-        chunks = [(w, js[s : s + batch_size]) for w, js in sorted(groups.items()) for s in range(0, len(js), batch_size)]
+        bs = args["batch_size"]
+        chunks = [(w, js[s : s + bs]) for w, js in sorted(groups.items()) for s in range(0, len(js), bs)]
         for width, js in tqdm(chunks, desc="recognize", unit="batch", disable=not progress or len(chunks) < 2):
             batch = to_batch([lines[j] for j in js], cfg.img_height, width).to(self.device)
             widths = torch.tensor([lines[j].shape[1] for j in js], device=self.device)
-            decoded = self._decode_batch(batch, widths, beam_size, num_hypotheses, length_penalty, max_len, constraint)
+            decoded = self._decode_batch(batch, widths, args["beam_size"], args["num_hypotheses"],
+                                         args["length_penalty"], args["max_len"], args["constraint"])
             for j, rec in zip(js, decoded):
-                i = good[j]
-                rec.source = describe(images[i], i)
-                results[i] = rec
+                rec.source = loaded[good[j]][0]
+                results[good[j]] = rec
         return results  # type: ignore[return-value]
 
     def _constraint(self, allowed_chars: str | None, lexicon: Iterable[str] | None):

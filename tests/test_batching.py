@@ -39,3 +39,16 @@ def test_results_keep_input_order(recognizer, mixed_images, one_at_a_time):
 
 def test_empty_input_gives_empty_list(recognizer):
     assert recognizer.recognize([]) == []
+
+
+def test_recognize_iter_streams_the_same_results_in_order(recognizer, mixed_images, one_at_a_time):
+    stream = (im for im in mixed_images[:20] + [b"broken"])  # a generator: consumed chunk by chunk
+    out = list(recognizer.recognize_iter(stream, batch_size=3, workers=2))
+    assert len(out) == 21 and not out[-1].ok and "not a readable image" in out[-1].error
+    for r, s in zip(out, one_at_a_time[:20]):
+        assert r.text == s.text
+        assert math.isclose(r.confidence, s.confidence, rel_tol=BATCHED_RTOL)
+
+
+def test_warmup_runs(recognizer):
+    recognizer.warmup(batch_size=2)

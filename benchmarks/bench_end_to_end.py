@@ -1,0 +1,61 @@
+"""The original inference loop (batch 1, eager, greedy, 20 steps; rebuilt in tests/original.py) against fastocr
+on the same 256 images, on CPU, with identical greedy outputs asserted.
+
+Run: python -m pytest -o addopts= benchmarks/bench_end_to_end.py --benchmark-enable \\
+        --benchmark-json=bench_end_to_end.json
+``extra_info["lines_per_s"]`` holds the throughput; the original model's architecture with random weights
+(every line decodes all 20 steps, as random weights never emit EOS).
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from original import OrigDecoder, OrigEncoder, orig_infer  # noqa: E402
+
+from fastocr import Recognizer  # noqa: E402
+
+N = 256
+ALPHABET = "".join(chr(0x4E00 + i) for i in range(5989))
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("e2e")
+    torch.manual_seed(0)
+    enc, dec = OrigEncoder().eval(), OrigDecoder().eval()
+    torch.save(enc.state_dict(), d / "encoder.pth")
+    torch.save(dec.state_dict(), d / "decoder.pth")
+    (d / "alphabet.txt").write_text("\n".join(ALPHABET) + "\n", encoding="utf-8")
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(N):
+        h, w = int(rng.integers(24, 48)), int(rng.integers(60, 400))
+        paths.append(d / f"{i}.png")
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(paths[-1])
+    rec = Recognizer.from_original(d / "encoder.pth", d / "decoder.pth", d / "alphabet.txt", device="cpu")
+    with torch.no_grad():
+        expected = [orig_infer(enc, dec, ALPHABET, p)[0] for p in paths]
+    return enc, dec, rec, paths, expected
+
+
+@pytest.mark.parametrize("provider", ["original", "fastocr"])
+def test_end_to_end_cpu(benchmark, setup, provider):
+    enc, dec, rec, paths, expected = setup
+    benchmark.group = f"end to end, original model, {N} lines, CPU, greedy"
+
+    def original():
+        with torch.no_grad():
+            return [orig_infer(enc, dec, ALPHABET, p)[0] for p in paths]
+
+    def fast():
+        return [r.text for r in rec.recognize(paths, batch_size=64)]
+
+    texts = benchmark.pedantic(original if provider == "original" else fast, rounds=2, warmup_rounds=1)
+    benchmark.extra_info["lines_per_s"] = N / benchmark.stats.stats.median
+    assert texts == expected
