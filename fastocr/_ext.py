@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 import torch  # noqa: F401  (must precede the extension import)
 
@@ -29,8 +30,6 @@ def backend_info() -> dict:
         "extension": C is not None,
         "extension_cuda": C_CUDA is not None,
     }
-    import os
-
     forced = os.environ.get("FASTOCR_FORCE_REFERENCE", "0") == "1"
     info["beam_search"] = "reference" if forced or C is None else "extension"
     if C is None:

@@ -232,15 +232,17 @@ def _plot(log_path: Path, png_path: Path) -> None:
 
     with open(log_path) as f:
         rows = list(csv.DictReader(f))
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4))
     ax1.plot([int(r["step"]) for r in rows], [float(r["loss"]) for r in rows])
-    ax1.set(xlabel="step", ylabel="train loss (NLL per line)", yscale="log", title="loss")
-    for key in [k for k in rows[0] if k.endswith("_exact")] if rows else []:
-        pts = [(int(r["step"]), float(r[key])) for r in rows if r.get(key)]
-        if pts:
-            ax2.plot(*zip(*pts), marker="o", label=key)
-    ax2.set(xlabel="step", ylabel="exact match", ylim=(0, 1), title="validation")
-    ax2.legend(loc="lower right")
+    ax1.set(xlabel="step", ylabel="train loss (NLL per line)", title="loss")
+    # CER moves long before exact match leaves 0, so both are drawn
+    for ax, suffix, label in ((ax2, "_exact", "exact match"), (ax3, "_cer", "character error rate")):
+        for key in [k for k in rows[0] if k.endswith(suffix)] if rows else []:
+            pts = [(int(r["step"]), float(r[key])) for r in rows if r.get(key)]
+            if pts:
+                ax.plot(*zip(*pts), marker="o", label=key.removesuffix(suffix))
+        ax.set(xlabel="step", ylabel=label, title=f"validation {label}", ylim=(0, 1 if suffix == "_exact" else None))
+        ax.legend(loc="best")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)

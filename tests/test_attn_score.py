@@ -8,7 +8,7 @@ fp32 reference stays within 2x the error of PyTorch computing in that dtype, wit
 
 import pytest
 import torch
-from asserts import FP32_TOL, LOW_PRECISION_TOL, assert_close_verbose, assert_within_2x_of_torch
+from asserts import FP32_TOL, assert_close_verbose, assert_within_2x_of_torch
 
 from fastocr import ops
 from fastocr.reference import attn_additive_ref, attn_slot_ref

@@ -7,7 +7,6 @@ import pytest
 import torch
 from conftest import TEST_IMAGES, make_original_weights
 
-import fastocr
 from fastocr import FastOCRError, ImageError, ModelFileError
 from fastocr.checkpoint import load_model, load_original
 
