@@ -181,14 +181,25 @@ def greedy_decode_ref(step: StepFn, batch_size: int, max_len: int, device=None) 
 
     Ties pick the lowest class id (``torch.max`` returns the first maximum).
     """
+    def pick(tokens):
+        best_logp, best = step(tokens, None).float().max(dim=1)  # of [B, V]
+        return best, best_logp
+
+    return greedy_loop(pick, batch_size, max_len, device)
+
+
+def greedy_loop(pick, batch_size: int, max_len: int, device=None) -> GreedyOutput:
+    """The greedy loop, given ``pick(tokens [B]) -> (best ids [B], their log-probs [B])`` for one step.
+
+    Shared by ``greedy_decode_ref`` (full log-probs, then max) and ``decode.greedy_decode`` (fused head).
+    """
     tokens = torch.full((batch_size,), SOS_TOKEN, dtype=torch.long, device=device)
     done = torch.zeros(batch_size, dtype=torch.bool, device=device)
     lengths = torch.zeros(batch_size, dtype=torch.long, device=device)
     confidence = torch.ones(batch_size, dtype=torch.float32, device=device)
     out_tokens, out_logp = [], []
     for _ in range(max_len):
-        logp = step(tokens, None).float()  # [B, V]
-        best_logp, best = logp.max(dim=1)
+        best, best_logp = pick(tokens)
         best = torch.where(done, EOS_TOKEN, best)
         best_logp = torch.where(done, 0.0, best_logp)
         confidence = torch.where(done, confidence, confidence * torch.exp(best_logp))
@@ -197,7 +208,7 @@ def greedy_decode_ref(step: StepFn, batch_size: int, max_len: int, device=None) 
         out_logp.append(best_logp)
         done = done | (best == EOS_TOKEN)
         tokens = best
-        if bool(done.all()):
+        if bool(done.all()):  # the loop's one host sync per step: early exit
             break
     return GreedyOutput(torch.stack(out_tokens, 1), torch.stack(out_logp, 1), lengths, confidence)
 
