@@ -48,16 +48,19 @@ def init_weights(m: nn.Module) -> None:
 
 
 def seq2seq_loss(model: OCRModel, images: torch.Tensor, targets: torch.Tensor, teacher_forcing: bool,
-                 widths: torch.Tensor | None = None):
+                 widths: torch.Tensor | None = None, enc: torch.Tensor | None = None,
+                 lengths: torch.Tensor | None = None):
     """Summed token NLL over the line (EOS included, padding ignored), averaged over the batch.
 
     Args:
         images: (B, 3, 32, W) float.
         targets: (L + 2, B) int64: SOS, ids, EOS, then PAD_TARGET.
         widths: (B,) int64 line widths before padding (variable-width models).
+        enc, lengths: the encoder outputs [T, B, H] and their valid columns, when the caller has them.
     """
-    enc = model.encoder(images)  # [T, B, H]
-    lengths = model.encoder_lengths(widths, enc.shape[0]) if widths is not None else None
+    if enc is None:
+        enc = model.encoder(images)  # [T, B, H]
+        lengths = model.encoder_lengths(widths, enc.shape[0]) if widths is not None else None
     memory = model.decoder.memory(enc, lengths)
     B = images.shape[0]
     hidden = model.decoder.init_hidden(B, images.device)
@@ -105,15 +108,40 @@ def _bf16_is_fast(device: torch.device) -> bool:
         return False
 
 
-class _LossModule(nn.Module):
-    """The model with its loss as ``forward``, so DistributedDataParallel sees (and syncs) the whole step."""
+def ctc_loss(head: nn.Linear, enc: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """Auxiliary CTC loss on the encoder outputs [T, B, H], summed per line and averaged over the batch.
 
-    def __init__(self, model: OCRModel):
+    Joint CTC-attention training: CTC makes the encoder align characters to columns from the first steps,
+    which the attention decoder otherwise has to discover alone (its loss plateaus for thousands of steps).
+    Class 0 (SOS, never a target) serves as the CTC blank; the head is dropped from exported models.
+    """
+    T, B = enc.shape[:2]
+    labels = targets[1:].t()  # [B, L + 1]: ids, EOS, padding
+    label_lengths = (labels >= 2).sum(1)
+    lengths = lengths if lengths is not None else torch.full((B,), T, dtype=torch.long, device=enc.device)
+    logp = F.log_softmax(head(enc).float(), dim=2)
+    return F.ctc_loss(logp, labels.clamp(min=0), lengths, label_lengths, blank=0, reduction="sum",
+                      zero_infinity=True) / B
+
+
+class _LossModule(nn.Module):
+    """The model with its loss as ``forward``, so DistributedDataParallel sees (and syncs) the whole step.
+
+    With ``ctc_weight`` > 0 it also owns the auxiliary CTC head (``ctc_loss``); returns (total, seq2seq part).
+    """
+
+    def __init__(self, model: OCRModel, ctc_weight: float = 0.0):
         super().__init__()
-        self.model = model
+        self.model, self.ctc_weight = model, ctc_weight
+        self.ctc_head = nn.Linear(model.config.hidden_size, model.num_classes) if ctc_weight > 0 else None
 
     def forward(self, images, targets, teacher_forcing: bool, widths=None):
-        return seq2seq_loss(self.model, images, targets, teacher_forcing, widths)
+        enc = self.model.encoder(images)
+        lengths = self.model.encoder_lengths(widths, enc.shape[0]) if widths is not None else None
+        s2s = seq2seq_loss(self.model, images, targets, teacher_forcing, widths, enc=enc, lengths=lengths)
+        if self.ctc_head is None:
+            return s2s, s2s
+        return s2s + self.ctc_weight * ctc_loss(self.ctc_head, enc, targets, lengths), s2s
 
 
 def _init_distributed() -> tuple[int, int, int]:
@@ -167,13 +195,23 @@ def _teacher_forcing(args, step: int) -> bool:
     return random.Random(args.seed * 7919 + step).random() < args.teacher_forcing
 
 
+def _words(args) -> list[str] | None:
+    if not args.words:
+        return None
+    try:
+        return Path(args.words).read_text(encoding="utf-8").split()
+    except (OSError, UnicodeDecodeError) as e:
+        raise FastOCRError(f"--words {args.words}: cannot read the vocabulary ({e})") from e
+
+
 def _dataset(args, alphabet: Alphabet):
     from .synth import SyntheticLines
 
     parts = [LabelledLines(p) for p in args.train_list]
     n_list = sum(len(p) for p in parts)
     if args.synth:
-        parts.append(SyntheticLines(alphabet.chars, 2**62, seed=args.seed, max_len=args.max_label_len))
+        parts.append(SyntheticLines(alphabet.chars, 2**62, seed=args.seed, max_len=args.max_label_len,
+                                    words=_words(args)))
     if not parts:
         raise FastOCRError("nothing to train on: give --train-list files and/or --synth")
     return torch.utils.data.ConcatDataset(parts), n_list
@@ -184,7 +222,8 @@ def _validation_sets(args, alphabet: Alphabet) -> dict[str, list]:
 
     sets = {}
     if args.synth:
-        held_out = SyntheticLines(alphabet.chars, args.val_size, seed=args.seed + 7_777_777, max_len=args.max_label_len)
+        held_out = SyntheticLines(alphabet.chars, args.val_size, seed=args.seed + 7_777_777,
+                                  max_len=args.max_label_len, words=_words(args))
         sets["synth"] = [held_out[i] for i in range(len(held_out))]
     for path in args.val_list:
         items = read_label_list(path)
@@ -201,11 +240,16 @@ def evaluate(model: OCRModel, alphabet: Alphabet, items: list, batch_size: int =
     return score(preds, [label for _, label in items])
 
 
-def _save_checkpoint(path: Path, model, optimizer, step: int, best: float, args, alphabet) -> None:
+def _save_checkpoint(path: Path, loss_module: _LossModule, optimizer, step: int, best: float, args,
+                     alphabet) -> None:
+    model = loss_module.model
+    ck = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best,
+          "config": model.config.to_dict(), "alphabet": alphabet.chars, "seed": args.seed,
+          "torch_rng": torch.get_rng_state()}
+    if loss_module.ctc_head is not None:
+        ck["ctc_head"] = loss_module.ctc_head.state_dict()
     buf = io.BytesIO()
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best,
-                "config": model.config.to_dict(), "alphabet": alphabet.chars, "seed": args.seed,
-                "torch_rng": torch.get_rng_state()}, buf)
+    torch.save(ck, buf)
     atomic_write_bytes(path, buf.getvalue())
 
 
@@ -256,13 +300,17 @@ class _Run:
 
     args: argparse.Namespace
     out: Path
-    model: OCRModel
+    loss_module: _LossModule
     optimizer: torch.optim.Optimizer
     alphabet: Alphabet
     val_sets: dict
     log_path: Path
     fields: list
     t0: float
+
+    @property
+    def model(self) -> OCRModel:
+        return self.loss_module.model
 
     def after_step(self, step: int, running: list, best: float) -> tuple[list, float]:
         """Returns the loss list to keep accumulating and the best validation score so far."""
@@ -280,7 +328,7 @@ class _Run:
             if step % a.eval_every == 0:
                 _plot(self.log_path, self.out / "curves.png")
         if step % a.ckpt_every == 0 or step == a.steps:
-            _save_checkpoint(self.out / "latest.pt", self.model, self.optimizer, step, best, a, self.alphabet)
+            _save_checkpoint(self.out / "latest.pt", self.loss_module, self.optimizer, step, best, a, self.alphabet)
         return running, best
 
     def _validate(self, step: int, row: dict, best: float) -> float:
@@ -295,7 +343,7 @@ class _Run:
         if primary > best:
             best = primary
             save_model(self.out / "best.safetensors", self.model, self.alphabet)
-            _save_checkpoint(self.out / "best.pt", self.model, self.optimizer, step, best, self.args, self.alphabet)
+            _save_checkpoint(self.out / "best.pt", self.loss_module, self.optimizer, step, best, self.args, self.alphabet)
         return best
 
 
@@ -321,14 +369,20 @@ def train(args: argparse.Namespace) -> Path:
     model = OCRModel(config, alphabet.num_classes, dropout_p=0.1)
     model.apply(init_weights)
     model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    loss_module = _LossModule(model, args.ctc_weight).to(device)
+    optimizer = torch.optim.Adam(loss_module.parameters(), lr=args.lr)
     step, best = 0, -1.0
     latest = out / "latest.pt"
     if args.resume and latest.exists():
         ck = _load_checkpoint(latest, device)
         if ck["alphabet"] != alphabet.chars or ck["config"] != config.to_dict():
             raise FastOCRError(f"{latest}: checkpoint alphabet/config differ from this run's arguments")
+        if ("ctc_head" in ck) != (loss_module.ctc_head is not None):
+            raise FastOCRError(f"{latest}: checkpoint was trained {'with' if 'ctc_head' in ck else 'without'} "
+                               "the CTC head; resume with the same --ctc-weight (0 or not)")
         model.load_state_dict(ck["model"])
+        if loss_module.ctc_head is not None:
+            loss_module.ctc_head.load_state_dict(ck["ctc_head"])
         optimizer.load_state_dict(ck["optimizer"])
         step, best = ck["step"], ck["best"]
         if "torch_rng" in ck:  # dropout masks continue as if never interrupted
@@ -341,7 +395,7 @@ def train(args: argparse.Namespace) -> Path:
     dataset, n_list = _dataset(args, alphabet)
     sampler = ResumableSampler(n_list, args.synth, args.seed, start=step * args.batch_size * world,
                                rank=rank, world=world)
-    loss_fn = _LossModule(model)
+    loss_fn = loss_module
     if world > 1:
         loss_fn = nn.parallel.DistributedDataParallel(loss_fn, device_ids=[device.index] if device.type == "cuda" else None)
     loader = torch.utils.data.DataLoader(
@@ -358,7 +412,7 @@ def train(args: argparse.Namespace) -> Path:
     if lead and (not log_path.exists() or step == 0):
         with open(log_path, "w", newline="") as f:
             csv.DictWriter(f, fields).writeheader()
-    run = _Run(args, out, model, optimizer, alphabet, val_sets, log_path, fields, time.time())
+    run = _Run(args, out, loss_module, optimizer, alphabet, val_sets, log_path, fields, time.time())
     running = []
     bar = tqdm(total=args.steps, initial=step, desc="train", unit="step", dynamic_ncols=True, disable=not lead)
     for batch in loader:
@@ -368,14 +422,14 @@ def train(args: argparse.Namespace) -> Path:
             continue
         images, targets, widths, _ = batch
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss = loss_fn(images.to(device), targets.to(device), _teacher_forcing(args, step),
-                           widths.to(device) if config.variable_width else None)
+            loss, s2s_loss = loss_fn(images.to(device), targets.to(device), _teacher_forcing(args, step),
+                                     widths.to(device) if config.variable_width else None)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        nn.utils.clip_grad_norm_(loss_module.parameters(), args.clip)
         optimizer.step()
         step += 1
-        running.append(loss.item())
+        running.append(s2s_loss.item())  # logged: the seq2seq NLL alone, comparable with or without CTC
         bar.update(1)
         bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}")
         if lead:
@@ -416,6 +470,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="lines per step (default 32)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
     p.add_argument("--clip", type=float, default=5.0, help="gradient norm clip (default 5)")
+    p.add_argument("--ctc-weight", type=float, default=0.5,
+                   help="weight of the auxiliary CTC loss on the encoder, which speeds up convergence; "
+                        "0 trains the original seq2seq loss alone (default 0.5)")
+    p.add_argument("--words", default=None,
+                   help="vocabulary file (whitespace-separated words) for synthetic lines; without it, "
+                        "words are invented (e.g. /usr/share/dict/words)")
     p.add_argument("--teacher-forcing", type=float, default=0.5,
                    help="probability that a batch is trained with teacher forcing (default 0.5)")
     p.add_argument("--eval-every", type=int, default=1000, help="validate every N steps (default 1000)")

@@ -10,6 +10,7 @@ from fastocr.cli import build_parser
 from fastocr.data import PAD_TARGET, Collate, read_label_list
 from fastocr.alphabet import Alphabet, EOS_TOKEN, SOS_TOKEN
 from fastocr.metrics import alnum_lower, edit_distance, score
+from fastocr.synth import ASCII_CHARSET as ASCII
 from fastocr.train import train
 
 pytest.importorskip("matplotlib")
@@ -132,3 +133,46 @@ def test_chinese_smoke_run_on_the_original_alphabet(tmp_path):
     assert rec.alphabet.num_classes == 5991 and rec.model.num_classes == 5991
     rows = list(csv.DictReader(open(tmp_path / "log.csv")))
     assert float(rows[-1]["loss"]) > 0
+
+
+def test_ctc_loss_reads_the_labels_without_sos_eos_or_padding():
+    """The auxiliary CTC loss scores exactly the label characters (blank = class 0) over each line's columns."""
+    from fastocr.train import ctc_loss
+
+    torch.manual_seed(0)
+    alphabet = Alphabet("abc")
+    img = torch.zeros(32, 40, 3, dtype=torch.uint8).numpy()
+    _, targets, _, _ = Collate(alphabet)([(img, "abca"), (img, "c")])
+    head = torch.nn.Linear(8, alphabet.num_classes)
+    enc = torch.randn(9, 2, 8)
+    lengths = torch.tensor([9, 5])
+    logp = torch.log_softmax(head(enc), 2)
+    expected = torch.nn.functional.ctc_loss(logp, torch.tensor([2, 3, 4, 2, 4]), lengths, torch.tensor([4, 1]),
+                                            blank=0, reduction="sum") / 2
+    torch.testing.assert_close(ctc_loss(head, enc, targets, lengths), expected)
+
+
+def test_ctc_head_is_trained_checkpointed_and_left_out_of_the_model_file(tmp_path):
+    from safetensors import safe_open
+
+    from fastocr.errors import FastOCRError
+
+    best = train(_args(tmp_path, "--steps", "2", "--ctc-weight", "0.5"))
+    ck = torch.load(tmp_path / "latest.pt", weights_only=True)
+    assert set(ck["ctc_head"]) == {"weight", "bias"} and ck["ctc_head"]["bias"].abs().sum() > 0  # it learned
+    with safe_open(str(best), "pt") as f:
+        assert not [k for k in f.keys() if "ctc" in k]
+    train(_args(tmp_path, "--steps", "3", "--ctc-weight", "0.5", "--resume"))  # resumes with its head
+    with pytest.raises(FastOCRError, match="--ctc-weight"):
+        train(_args(tmp_path, "--steps", "4", "--ctc-weight", "0", "--resume"))
+
+
+def test_words_file_feeds_the_synthetic_lines(tmp_path):
+    from fastocr.train import _validation_sets
+
+    (tmp_path / "words.txt").write_text("zyzzyva quixotic\n")
+    args = _args(tmp_path, "--words", str(tmp_path / "words.txt"), "--val-size", "60")
+    labels = [label for _, label in _validation_sets(args, Alphabet(ASCII))["synth"]]
+    assert any("zyzzyva" in s.lower() or "quixotic" in s.lower() for s in labels)
+    with pytest.raises(Exception, match="--words"):
+        _validation_sets(_args(tmp_path, "--words", str(tmp_path / "missing.txt")), Alphabet(ASCII))
