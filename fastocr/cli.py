@@ -1,4 +1,4 @@
-"""The ``fastocr`` command line: recognize, convert, info, eval, train, synth."""
+"""The ``fastocr`` command line: recognize, convert, info, bench, eval, train, synth, ray-recognize."""
 
 from __future__ import annotations
 
@@ -150,7 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_info)
 
-    from . import distributed, evaluate, synth, train
+    from . import bench, distributed, evaluate, synth, train
+
+    p = sub.add_parser("bench", help="measure decoding and end-to-end speed on this machine")
+    bench.add_arguments(p)
+    p.set_defaults(func=bench.run)
 
     p = sub.add_parser("ray-recognize", help="recognise many images with Ray Data (resumable)")
     distributed.add_arguments(p)

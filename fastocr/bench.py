@@ -1,0 +1,461 @@
+"""Speed measurements shared by ``fastocr bench`` and the pytest-benchmark suites in ``benchmarks/``.
+
+Workloads are closures that do one unit of work; ``measure`` times them; ``report`` turns results (this module's
+JSON or pytest-benchmark's, which share the fields used here) into a markdown table and a PNG plot.
+
+Decoder providers (the same B lines of encoder outputs, random weights with EOS suppressed, so every line runs
+exactly ``steps`` steps and all providers do the same work):
+    original: the original project's loop, one line at a time (batch 1), greedy only;
+    reference: ``fastocr.reference`` batched (pure PyTorch, Python beam search);
+    extension: the reference step ops with the C++/CUDA ``beam_step`` op (what CPUs run);
+    kernels: the Triton decoder step with the ``beam_step`` op (what CUDA runs; CUDA only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import torch
+
+from .alphabet import EOS_TOKEN
+from .config import ModelConfig
+from .errors import FastOCRError
+from .model import OCRModel
+from .reference import AttnStep, beam_search_ref, greedy_decode_ref
+
+PROVIDERS = ("original", "reference", "extension", "kernels")
+BASELINES = ("original", "reference")  # the tables' ratio columns
+
+
+class Unavailable(Exception):
+    """The provider cannot run here (e.g. kernels without CUDA); the reason is the message."""
+
+
+@contextlib.contextmanager
+def _reference_step_ops(on: bool):
+    """Routes the decoder-step ops to the reference (``FASTOCR_FORCE_REFERENCE``) for the duration."""
+    old = os.environ.get("FASTOCR_FORCE_REFERENCE")
+    if on:
+        os.environ["FASTOCR_FORCE_REFERENCE"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("FASTOCR_FORCE_REFERENCE", None)
+        else:
+            os.environ["FASTOCR_FORCE_REFERENCE"] = old
+
+
+def decoder_model(num_classes: int = 5991, config: ModelConfig | None = None, device="cpu", seed: int = 0):
+    """A decoder with random weights whose EOS is suppressed: every line decodes every step."""
+    torch.manual_seed(seed)
+    model = OCRModel(config or ModelConfig(), num_classes).eval().to(device)
+    with torch.no_grad():
+        model.decoder.decoder.out.bias[EOS_TOKEN] = -1e4
+    return model
+
+
+def decoder_workload(provider: str, beam: int, batch: int, steps: int, model: OCRModel,
+                     device="cpu", seed: int = 0) -> Callable[[], object]:
+    """Decodes ``batch`` lines of random encoder outputs for ``steps`` steps with beam ``beam``.
+
+    Raises Unavailable when ``provider`` cannot run here or does not exist for this beam size.
+    """
+    from . import _ext, beam as beam_mod
+    from .decode import greedy_decode
+
+    if provider not in PROVIDERS:
+        raise ValueError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
+    if provider == "original" and beam != 1:
+        raise Unavailable("the original loop decodes greedily only")
+    if provider in ("extension", "kernels") and beam > 1 and _ext.C is None:
+        raise Unavailable("the C++ extension fastocr._C is not built")
+    if provider == "kernels" and torch.device(device).type != "cuda":
+        raise Unavailable("the Triton kernels run on CUDA only")
+    cfg = model.config
+    g = torch.Generator().manual_seed(seed)
+    enc = torch.randn(cfg.num_slots, batch, cfg.hidden_size, generator=g).to(device)
+    dec = model.decoder
+
+    def sync(out):
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+        return out
+
+    @torch.inference_mode()
+    def run():
+        with _reference_step_ops(provider != "kernels"):
+            if provider == "original":
+                return sync([greedy_decode_ref(AttnStep(dec, enc[:, b : b + 1]), 1, steps, device)
+                             for b in range(batch)])
+            step = AttnStep(dec, enc, beam)
+            if provider == "reference":
+                if beam == 1:
+                    return sync(greedy_decode_ref(step, batch, steps, device))
+                return sync(beam_search_ref(step, batch, beam, steps, device=device))
+            if beam == 1:
+                return sync(greedy_decode(step, batch, steps, device))
+            return sync(beam_mod.beam_search(step, batch, beam, steps, device=device))
+
+    return run
+
+
+def end_to_end_workload(provider: str, recognizer, images: list, beam: int = 1,
+                        batch: int = 64) -> Callable[[], object]:
+    """Recognizes ``images`` from scratch (loading, preprocessing, encoder, decoder) with ``recognizer``.
+
+    ``original`` repeats the original project's loop image by image: preprocess, encode and greedy-decode at
+    batch 1 with the reference ops; ``fastocr`` is ``recognizer.recognize`` (batched, width-sorted).
+    """
+    from .preprocess import load_rgb, resize_line, to_batch
+
+    if provider == "original" and beam != 1:
+        raise Unavailable("the original loop decodes greedily only")
+    rec, cfg = recognizer, recognizer.config
+
+    @torch.inference_mode()
+    def original():
+        with _reference_step_ops(True):
+            out = []
+            for i, image in enumerate(images):
+                line = resize_line(load_rgb(image, str(i)), cfg.img_height, cfg.img_width)
+                x = to_batch([line], cfg.img_height, line.shape[1] if cfg.variable_width else cfg.img_width)
+                enc = rec.model.encoder(x.to(rec.device))
+                out.append(greedy_decode_ref(AttnStep(rec.model.decoder, enc), 1, cfg.max_decode_len, rec.device))
+            return out
+
+    def fast():
+        return rec.recognize(images, beam_size=beam, batch_size=batch)
+
+    if provider == "original":
+        return original
+    if provider == "fastocr":
+        return fast
+    raise ValueError(f"unknown end-to-end provider {provider!r}; known: original, fastocr")
+
+
+def measure(fn: Callable[[], object], min_time: float = 0.5, max_rounds: int = 20, warmup: int = 1) -> dict:
+    """Runs ``fn`` ``warmup`` times, then until ``min_time`` seconds have passed (at least 3 rounds, at most
+    ``max_rounds``); returns pytest-benchmark-style stats in seconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - start < min_time and len(times) < max_rounds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times), "rounds": len(times)}
+
+
+def machine_info(device="cpu") -> dict:
+    info = {"node": platform.node(), "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(), "torch": torch.__version__, "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "device": str(device)}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    if torch.device(device).type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def machine_line(m: dict) -> str:
+    """One line about the machine, from this module's machine_info or pytest-benchmark's."""
+    if isinstance(m.get("cpu"), dict):  # pytest-benchmark (py-cpuinfo)
+        cpu, cores = m["cpu"].get("brand_raw", "?"), m["cpu"].get("count", "?")
+        return f"{cpu}, {cores} cores, Python {m.get('python_version', '?').split('.final')[0]}"
+    return (f"{m.get('cpu', m.get('processor', '?'))}, {m.get('cpu_count', '?')} cores, torch {m.get('torch', '?')} "
+            f"({m.get('torch_threads', '?')} threads)" + (f", GPU {m['gpu']}" if m.get("gpu") else ""))
+
+
+def result(group: str, name: str, params: dict, stats: dict, lines: int) -> dict:
+    """One benchmark record, in the fields pytest-benchmark's JSON uses."""
+    return {"group": group, "name": name, "params": params, "stats": stats,
+            "extra_info": {"lines": lines, "lines_per_s": lines / stats["median"]}}
+
+
+def write_json(path: str | Path, results: list[dict], device="cpu") -> None:
+    from .checkpoint import atomic_write_bytes
+
+    doc = {"machine_info": machine_info(device), "benchmarks": results}
+    atomic_write_bytes(Path(path), json.dumps(doc, indent=1).encode())
+
+
+def load_json(path: str | Path) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def _provider(rec: dict) -> str:
+    return rec.get("params", {}).get("provider") or rec["name"]
+
+
+def _key(rec: dict) -> tuple:
+    """What a record is compared on: its group and params other than the provider."""
+    return rec["group"], tuple(sorted((k, str(v)) for k, v in rec.get("params", {}).items() if k != "provider"))
+
+
+def speedups(records: Iterable[dict], baseline: str) -> dict[int, float]:
+    """index -> how many times more lines/s than ``baseline``: against the group's run of ``original`` (one
+    per group: the batch-1 loop), or against the ``reference`` run with the same params."""
+    records = list(records)
+    base = {}
+    for r in records:
+        if _provider(r) == baseline:
+            base[r["group"] if baseline == "original" else _key(r)] = _per_line(r)
+    ups = {}
+    for i, r in enumerate(records):
+        ref = base.get(r["group"] if baseline == "original" else _key(r))
+        if ref is not None and _provider(r) not in (baseline, "original"):
+            ups[i] = ref / _per_line(r)
+    return ups
+
+
+def _per_line(rec: dict) -> float:
+    return rec["stats"]["median"] / rec.get("extra_info", {}).get("lines", 1)
+
+
+def markdown(doc: dict) -> str:
+    """A markdown table per group: provider, params, median time, lines/s, speed-up over the baseline."""
+    records = doc["benchmarks"]
+    ups = {b: speedups(records, b) for b in BASELINES}
+    lines = [f"Machine: {machine_line(doc.get('machine_info', {}))}"]
+    for group in dict.fromkeys(r["group"] for r in records):
+        lines += ["", f"**{group}**", "", "| provider | params | median ms | lines/s | x original | x reference |",
+                  "|---|---|---:|---:|---:|---:|"]
+        for i, r in enumerate(records):
+            if r["group"] != group:
+                continue
+            params = ", ".join(f"{k}={v}" for k, v in r.get("params", {}).items() if k != "provider")
+            cells = [f"{1 / _per_line(r):.1f}"] + [f"{ups[b][i]:.2f}" if i in ups[b] else "" for b in BASELINES]
+            lines.append(f"| {_provider(r)} | {params} | {r['stats']['median'] * 1e3:.2f} | " + " | ".join(cells) + " |")
+        same = [r["extra_info"]["identical_to_original"] for r in records
+                if r["group"] == group and "identical_to_original" in r.get("extra_info", {})]
+        if same:
+            lines += ["", f"Greedy texts identical to the original loop's: {'yes' if all(same) else 'NO'} "
+                          f"({sum(same)} of {len(same)} runs)."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(doc: dict, path: str | Path) -> None:
+    """A panel per group: lines/s against batch size (log-log), a line per provider and beam size, and the
+    original batch-1 loop as a dashed level."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
+
+    from .checkpoint import atomic_write_bytes
+
+    panels: dict[str, dict[str, list]] = {}
+    levels: dict[str, float] = {}
+    for r in doc["benchmarks"]:
+        p, lps = r.get("params", {}), 1 / _per_line(r)
+        if _provider(r) == "original":
+            levels[r["group"]] = lps
+        elif "batch" in p:
+            label = _provider(r) + (f", beam {p['beam']}" if "beam" in p else "")
+            panels.setdefault(r["group"], {}).setdefault(label, []).append((int(p["batch"]), lps))
+    if not panels:
+        raise ValueError("no records with a batch size to plot")
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
+    for ax, (group, series) in zip(axes[0], panels.items()):
+        for label, pts in series.items():
+            ax.plot(*zip(*sorted(pts)), marker="o", label=label)
+        if group in levels:
+            ax.axhline(levels[group], color="k", linestyle="--", label="original loop (batch 1)")
+        ax.set(xscale="log", yscale="log", xlabel="batch (lines)", ylabel="lines/s", title=group)
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(ScalarFormatter())
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+    fig.suptitle(machine_line(doc.get("machine_info", {})), fontsize="small")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return values
+
+
+def _bench_images(args, rec) -> list:
+    """The user's images, or ``--count`` synthetic lines in the model's alphabet (noise if no font draws it)."""
+    from .cli import _expand_inputs
+
+    if args.images:
+        paths = _expand_inputs(args.images)
+        if not paths:
+            raise FastOCRError("no image files found in the given --images paths")
+        return paths
+    from .synth import SyntheticLines
+
+    if not getattr(args, "random_weights", False):
+        try:
+            lines = SyntheticLines(rec.alphabet.chars, args.count, seed=0)
+            return [lines[i][0] for i in range(args.count)]
+        except (RuntimeError, ValueError):  # no usable font for this alphabet
+            pass
+    g = torch.Generator().manual_seed(0)
+    return [torch.randint(0, 256, (32, 60 + 7 * i % 340, 3), generator=g, dtype=torch.uint8).numpy()
+            for i in range(args.count)]
+
+
+def _recognizer(args):
+    from .cli import _load_recognizer
+    from .recognizer import DEFAULT_MODEL, Recognizer
+
+    if args.model or args.encoder or DEFAULT_MODEL.exists():
+        return _load_recognizer(args)
+    from .alphabet import Alphabet
+
+    print("no model given and no bundled model: timing the original architecture (5,991 classes) with "
+          "random weights on noise images", file=sys.stderr)
+    args.random_weights = True
+    return Recognizer(decoder_model(), Alphabet("".join(chr(0x4E00 + i) for i in range(5989))),
+                      device=args.device)
+
+
+def _case_list(args) -> list[tuple]:
+    cases = []
+    # the original loop runs batch 1 whatever the batch size: once per suite, with the first batch's lines
+    if "decoder" in args.suites:
+        cases += [("decoder", "original", 1, args.batches[0])] * ("original" in args.providers)
+        cases += [("decoder", p, k, b) for k in args.beams for b in args.batches for p in args.providers
+                  if p != "original"]
+    if "end-to-end" in args.suites:
+        cases += [("end-to-end", "original", 1, 1)]
+        cases += [("end-to-end", "fastocr", k, b) for k in args.beams for b in args.batches]
+    return cases
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs ``fastocr bench``; returns the exit status."""
+    from tqdm import tqdm
+
+    args = finish_args(args)
+
+    if args.report:
+        doc = load_json(args.report)
+        _write_outputs(doc, args)
+        return 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rec = _recognizer(args)
+    device = rec.device
+    images = _bench_images(args, rec) if "end-to-end" in args.suites else []
+    dec_model = decoder_model(rec.model.num_classes, rec.config.replace(max_decode_len=args.steps), device)
+    results, original_texts = [], None
+    for suite, provider, beam, batch in tqdm(_case_list(args), desc="bench", unit="case"):
+        try:
+            if suite == "decoder":
+                fn = decoder_workload(provider, beam, batch, args.steps, dec_model, device)
+                lines = batch
+            else:
+                fn = end_to_end_workload(provider, rec, images, beam, batch)
+                lines = len(images)
+        except Unavailable as e:
+            tqdm.write(f"skipped {suite} {provider} beam={beam} batch={batch}: {e}")
+            continue
+        stats = measure(fn, min_time=args.min_time)
+        params = {"provider": provider} if provider == "original" else {"provider": provider, "beam": beam,
+                                                                          "batch": batch}
+        if suite == "decoder":
+            params["steps"] = args.steps
+            group = f"decoder, {args.steps} steps, {rec.model.num_classes} classes"
+        else:
+            group = f"end to end, {len(images)} lines, {rec.config.attention} attention"
+        results.append(result(group, f"{suite}[{provider}-k{beam}-b{batch}]", params, stats, lines))
+        if suite == "end-to-end" and beam == 1:  # the greedy outputs must not depend on the provider
+            out = fn()
+            texts = ([rec.alphabet.decode(o.tokens[0, : int(o.lengths[0])].tolist()) for o in out]
+                     if provider == "original" else [r.text for r in out])
+            original_texts = texts if provider == "original" else original_texts
+            if original_texts is not None:
+                results[-1]["extra_info"]["identical_to_original"] = texts == original_texts
+    doc = {"machine_info": machine_info(device), "benchmarks": results}
+    write_json(args.out, results, device)
+    print(f"wrote {args.out}", file=sys.stderr)
+    _write_outputs(doc, args)
+    return 0
+
+
+def _write_outputs(doc: dict, args) -> None:
+    from .checkpoint import atomic_write_bytes
+
+    table = markdown(doc)
+    print(table)
+    if args.markdown:
+        atomic_write_bytes(Path(args.markdown), table.encode())
+    if args.png:
+        plot(doc, args.png)
+        print(f"wrote {args.png}", file=sys.stderr)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .cli import _add_model_args
+
+    p.description = (
+        "Measure recognition speed on this machine: the decoder alone (providers: original = the original "
+        "project's batch-1 loop, reference = batched pure PyTorch, extension = + the C++/CUDA beam search, "
+        "kernels = + the Triton decoder step, CUDA only) over beam and batch sizes, and end to end (the "
+        "original loop against fastocr on the same images, with greedy outputs compared). Writes JSON, and "
+        "optionally a markdown table and a PNG plot; --report renders a JSON from here or from the "
+        "pytest-benchmark suites in benchmarks/.")
+    p.epilog = ("examples:\n  fastocr bench --quick\n"
+                "  fastocr bench --images scans/ --suite end-to-end --beams 1,5 --png bench.png\n"
+                "  fastocr bench --report bench.json --markdown bench.md --png bench.png")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    _add_model_args(p)
+    p.add_argument("--images", nargs="+", help="images (files or directories) for the end-to-end suite "
+                   "(default: --count synthetic lines)")
+    p.add_argument("--count", type=int, default=256, help="synthetic lines when no --images (default 256)")
+    p.add_argument("--suite", dest="suites", action="append", choices=["decoder", "end-to-end"],
+                   help="which suite to run (repeatable; default both)")
+    p.add_argument("--providers", type=lambda s: s.split(","), default=list(PROVIDERS),
+                   help=f"decoder providers, comma-separated (default {','.join(PROVIDERS)})")
+    p.add_argument("--beams", type=_ints, default=[1, 5, 10], help="beam sizes (default 1,5,10)")
+    p.add_argument("--batches", type=_ints, default=[1, 16, 64, 256], help="batch sizes (default 1,16,64,256)")
+    p.add_argument("--steps", type=int, default=20, help="decoder steps per line (default 20, the original's)")
+    p.add_argument("--quick", action="store_true", help="beams 1,5 and batches 1,64 only (overrides both)")
+    p.add_argument("--min-time", type=float, default=0.5, help="seconds to repeat each case for (default 0.5)")
+    p.add_argument("--device", default=None, help="cpu, cuda ... (default: cuda if available)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--out", default="fastocr-bench.json", help="JSON results (default fastocr-bench.json)")
+    p.add_argument("--markdown", help="also write the table as markdown to this file")
+    p.add_argument("--png", help="also plot lines/s against batch size to this PNG")
+    p.add_argument("--report", metavar="JSON", help="only render an existing results JSON (no measuring)")
+
+
+def finish_args(args: argparse.Namespace) -> argparse.Namespace:
+    """Applies defaults that depend on other options."""
+    args.suites = args.suites or ["decoder", "end-to-end"]
+    if args.quick:
+        args.beams, args.batches = [1, 5], [1, 64]
+    unknown = set(args.providers) - set(PROVIDERS)
+    if unknown:
+        raise FastOCRError(f"unknown providers {sorted(unknown)}; known: {', '.join(PROVIDERS)}")
+    return args
