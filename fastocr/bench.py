@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import json
 import os
 import platform
@@ -121,6 +122,8 @@ def end_to_end_workload(provider: str, recognizer, images: list, beam: int = 1,
     if provider == "original" and beam != 1:
         raise Unavailable("the original loop decodes greedily only")
     rec, cfg = recognizer, recognizer.config
+    # the original loop runs the float32 model on NCHW images, whatever this recognizer's precision
+    orig_model = rec.model if rec.dtype == torch.float32 else copy.deepcopy(rec.model).float()
 
     @torch.inference_mode()
     def original():
@@ -129,8 +132,8 @@ def end_to_end_workload(provider: str, recognizer, images: list, beam: int = 1,
             for i, image in enumerate(images):
                 line = resize_line(load_rgb(image, str(i)), cfg.img_height, cfg.img_width)
                 x = to_batch([line], cfg.img_height, line.shape[1] if cfg.variable_width else cfg.img_width)
-                enc = rec.model.encoder(x.to(rec.device))
-                out.append(greedy_decode_ref(AttnStep(rec.model.decoder, enc), 1, cfg.max_decode_len, rec.device))
+                enc = orig_model.encoder(x.to(rec.device))
+                out.append(greedy_decode_ref(AttnStep(orig_model.decoder, enc), 1, cfg.max_decode_len, rec.device))
             return out
 
     def fast():
@@ -336,7 +339,7 @@ def _recognizer(args):
           "random weights on noise images", file=sys.stderr)
     args.random_weights = True
     return Recognizer(decoder_model(), Alphabet("".join(chr(0x4E00 + i) for i in range(5989))),
-                      device=args.device)
+                      device=args.device, precision=args.precision)
 
 
 def _case_list(args) -> list[tuple]:

@@ -33,8 +33,9 @@ def _load_recognizer(args):
             raise FastOCRError("--encoder, --decoder and --alphabet go together (the original model's files)")
         if args.model:
             raise FastOCRError("give either --model or --encoder/--decoder/--alphabet, not both")
-        return Recognizer.from_original(args.encoder, args.decoder, args.alphabet, device=args.device)
-    return Recognizer.load(args.model, device=args.device)
+        return Recognizer.from_original(args.encoder, args.decoder, args.alphabet, device=args.device,
+                                        precision=getattr(args, "precision", "fp32"))
+    return Recognizer.load(args.model, device=args.device, precision=getattr(args, "precision", "fp32"))
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -43,6 +44,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--encoder", help="the original project's encoder.pth (with --decoder and --alphabet)")
     g.add_argument("--decoder", help="the original project's decoder.pth")
     g.add_argument("--alphabet", help="the original alphabet file, one character per line (char_std_5990.txt)")
+    g.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
+                   help="fp32: results as the original's (default); bf16: ~2x faster encoder on CUDA and CPUs with "
+                        "native bf16, rare differences in close calls; fp16: CUDA only")
 
 
 def cmd_recognize(args) -> int:
@@ -50,7 +54,10 @@ def cmd_recognize(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    rec = _load_recognizer(args)
+    try:
+        rec = _load_recognizer(args)
+    except ValueError as e:  # e.g. fp16 without CUDA
+        raise FastOCRError(str(e)) from e
     paths = _expand_inputs(args.images)
     if not paths:
         print("fastocr recognize: no image files found in the given paths", file=sys.stderr)

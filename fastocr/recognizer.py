@@ -78,6 +78,31 @@ def _sequential_product(probs: torch.Tensor) -> float:
     return float(out)
 
 
+_PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _precision_dtype(precision: str, device: torch.device) -> torch.dtype:
+    if precision not in _PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("precision='fp16' needs a CUDA device (CPUs run fp16 convolutions slowly); use 'bf16'")
+    return _PRECISIONS[precision]
+
+
+def batch_bytes(config: ModelConfig, num_classes: int, lines: int, width: int, beam_size: int = 1,
+                dtype_bytes: int = 4) -> int:
+    """Estimated peak activation memory of recognising ``lines`` lines ``width`` px wide.
+
+    The CNN's largest live pair (conv1's output and the first pooling's, 64x32xW + 64x16xW/2 values) dominates;
+    the BiLSTMs keep about 8H values per encoder column; the decoder holds, per hypothesis row, the attended
+    memory (values and keys, 2H per column) and a row of log-probabilities.
+    """
+    cols = width // 4 + 1
+    per_line = 64 * 32 * width + 64 * 16 * width // 2 + 8 * config.hidden_size * cols
+    per_line += beam_size * (2 * config.hidden_size * cols + 2 * num_classes)
+    return lines * per_line * dtype_bytes
+
+
 def _check_images_arg(images) -> list:
     if isinstance(images, (str, os.PathLike, bytes, bytearray, np.ndarray, Image.Image)):
         raise TypeError(
@@ -97,20 +122,43 @@ class Recognizer:
     ['Hello', 'world']
     """
 
-    def __init__(self, model: OCRModel, alphabet: Alphabet, device: str | torch.device | None = None):
+    def __init__(self, model: OCRModel, alphabet: Alphabet, device: str | torch.device | None = None, *,
+                 precision: str = "fp32", channels_last: bool = True, encoder_batch: int | None = None,
+                 memory_budget_mb: float | None = None):
+        """
+        Args:
+            model, alphabet: what ``load`` / ``from_original`` read from files.
+            device: "cpu", "cuda", ... (default: CUDA when available).
+            precision: "fp32" (identical to the original), "bf16" (CUDA, or CPUs with native bf16: about 2x
+                faster encoder on CPU, texts may differ in rare close calls) or "fp16" (CUDA only). Casts the
+                model's weights.
+            channels_last: feed the CNN NHWC images (1.6x faster convolutions on CPU, the same results).
+            encoder_batch: lines per encoder pass; the decoder still runs the whole batch. Default: 8 on CPU
+                (the CNN's working set stays in cache: 6.8 vs 14.4 ms per line at 64), all on CUDA.
+            memory_budget_mb: caps the lines per batch so that the estimated activation memory of a batch
+                (``batch_bytes``) stays under this budget.
+        """
         if model.num_classes != alphabet.num_classes:
             raise FastOCRError(f"model has {model.num_classes} classes, alphabet gives {alphabet.num_classes}")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model = model.eval().to(self.device)
+        self.dtype = _precision_dtype(precision, self.device)
+        self.model = model.eval().to(self.device, self.dtype)
         self.alphabet = alphabet
+        self.channels_last = channels_last
+        self.encoder_batch = encoder_batch or (8 if self.device.type == "cpu" else None)
+        if memory_budget_mb is not None and memory_budget_mb <= 0:
+            raise ValueError(f"memory_budget_mb must be > 0, got {memory_budget_mb}")
+        self.memory_budget_mb = memory_budget_mb
+        self._oom_cap: int | None = None  # the largest batch that fitted after a CUDA out-of-memory error
 
     @property
     def config(self) -> ModelConfig:
         return self.model.config
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, device=None) -> Recognizer:
-        """Loads a fastocr model file; None loads the bundled default model."""
+    def load(cls, path: str | os.PathLike | None = None, device=None, **options) -> Recognizer:
+        """Loads a fastocr model file; None loads the bundled default model. ``options``: those of
+        ``Recognizer(...)`` (precision, channels_last, encoder_batch, memory_budget_mb)."""
         if path is None:
             if not DEFAULT_MODEL.exists():
                 raise FastOCRError(
@@ -120,21 +168,22 @@ class Recognizer:
                 )
             path = DEFAULT_MODEL
         model, alphabet, _ = checkpoint.load_model(path)
-        return cls(model, alphabet, device)
+        return cls(model, alphabet, device, **options)
 
     @classmethod
     def from_original(
-        cls, encoder_path, decoder_path, alphabet_path, device=None, max_decode_len: int | None = None
+        cls, encoder_path, decoder_path, alphabet_path, device=None, max_decode_len: int | None = None, **options
     ) -> Recognizer:
         """Builds a recognizer from the original project's ``encoder.pth``, ``decoder.pth`` and alphabet file.
 
         Args:
             max_decode_len: decode steps per line (the original's 20 by default).
+            options: those of ``Recognizer(...)``.
         """
         model, alphabet, cfg = checkpoint.load_original(encoder_path, decoder_path, alphabet_path)
         if max_decode_len is not None:
             model.config = cfg.replace(max_decode_len=max_decode_len)
-        return cls(model, alphabet, device)
+        return cls(model, alphabet, device, **options)
 
     def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None) -> None:
         """Writes this recognizer as one fastocr model file (config + alphabet + weights)."""
@@ -256,17 +305,54 @@ class Recognizer:
         groups: dict[int, list[int]] = {}
         for j, line in enumerate(lines):
             groups.setdefault(padded_width(line.shape[1], cfg.img_width, bucket), []).append(j)
-        bs = args["batch_size"]
-        chunks = [(w, js[s : s + bs]) for w, js in sorted(groups.items()) for s in range(0, len(js), bs)]
+        chunks = [(w, js[s : s + bs]) for w, js in sorted(groups.items())
+                  for bs in [self._batch_limit(args, w)] for s in range(0, len(js), bs)]
         for width, js in tqdm(chunks, desc="recognize", unit="batch", disable=not progress or len(chunks) < 2):
-            batch = to_batch([lines[j] for j in js], cfg.img_height, width).to(self.device)
+            batch = to_batch([lines[j] for j in js], cfg.img_height, width)
             widths = torch.tensor([lines[j].shape[1] for j in js], device=self.device)
-            decoded = self._decode_batch(batch, widths, args["beam_size"], args["num_hypotheses"],
-                                         args["length_penalty"], args["max_len"], args["constraint"])
+            decoded = self._decode_splitting_on_oom(batch, widths, args)
             for j, rec in zip(js, decoded):
                 rec.source = loaded[good[j]][0]
                 results[good[j]] = rec
         return results  # type: ignore[return-value]
+
+    def _batch_limit(self, args: dict, width: int) -> int:
+        """Lines per batch at this canvas width: batch_size, capped by the memory budget and by past OOMs."""
+        limit = args["batch_size"]
+        if self.memory_budget_mb is not None:
+            one = batch_bytes(self.config, self.model.num_classes, 1, width, args["beam_size"],
+                              torch.finfo(self.dtype).bits // 8)
+            limit = min(limit, max(1, int(self.memory_budget_mb * 2**20 // one)))
+        return min(limit, self._oom_cap or limit)
+
+    def _decode_splitting_on_oom(self, batch: torch.Tensor, widths: torch.Tensor, args: dict) -> list[Recognition]:
+        """Decodes a batch; on out-of-memory, halves it and retries (remembering the size that fitted), so a
+        too-large batch costs time, never results. A single line that does not fit gets the error."""
+        try:
+            return self._decode_batch(batch, widths, args["beam_size"], args["num_hypotheses"],
+                                      args["length_penalty"], args["max_len"], args["constraint"])
+        except torch.OutOfMemoryError as e:
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            n = batch.shape[0]
+            if n == 1:
+                if args["on_error"] == "raise":
+                    raise
+                return [Recognition("", 0.0, [], "", error=f"out of memory on {self.device} for one line: {e}")]
+            half = n // 2
+            self._oom_cap = half if self._oom_cap is None else min(self._oom_cap, half)
+            return (self._decode_splitting_on_oom(batch[:half], widths[:half], args)
+                    + self._decode_splitting_on_oom(batch[half:], widths[half:], args))
+
+    def _run_encoder(self, batch: torch.Tensor) -> torch.Tensor:
+        """Encoder outputs [T, B, H], ``encoder_batch`` lines at a time, NHWC if ``channels_last``."""
+        x = batch.to(self.device, self.dtype)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        step = self.encoder_batch or x.shape[0]
+        if step >= x.shape[0]:
+            return self.model.encoder(x)
+        return torch.cat([self.model.encoder(x[i : i + step]) for i in range(0, x.shape[0], step)], dim=1)
 
     def _constraint(self, allowed_chars: str | None, lexicon: Iterable[str] | None):
         """(allowed ids, lexicon id lists) for the reference, or a TokenAutomaton for the extension; None if free."""
@@ -286,7 +372,7 @@ class Recognizer:
 
     @torch.inference_mode()
     def _decode_batch(self, batch, widths, beam_size, num_hypotheses, length_penalty, max_len, constraint=None):
-        enc = self.model.encoder(batch)  # [T, B, H]
+        enc = self._run_encoder(batch)  # [T, B, H]
         B = batch.shape[0]
         lengths = self.model.encoder_lengths(widths, enc.shape[0]) if self.config.variable_width else None
         step = AttnStep(self.model.decoder, enc, beam_size, lengths)
