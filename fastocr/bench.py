@@ -276,16 +276,18 @@ def plot(doc: dict, path: str | Path) -> None:
         if _provider(r) == "original":
             levels[r["group"]] = lps
         elif "batch" in p:
-            label = _provider(r) + (f", beam {p['beam']}" if "beam" in p else "")
-            panels.setdefault(r["group"], {}).setdefault(label, []).append((int(p["batch"]), lps))
+            key = (_provider(r), int(p.get("beam", 1)))
+            panels.setdefault(r["group"], {}).setdefault(key, []).append((int(p["batch"]), lps))
     if not panels:
         raise ValueError("no records with a batch size to plot")
     fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
     for ax, (group, series) in zip(axes[0], panels.items()):
-        for label, pts in series.items():
-            ax.plot(*zip(*sorted(pts)), marker="o", label=label)
+        for (provider, beam), pts in series.items():  # colour: provider; line style: beam size
+            color = f"C{PROVIDERS.index(provider) if provider in PROVIDERS else len(PROVIDERS)}"
+            style = {1: "-", 5: "--"}.get(beam, ":")
+            ax.plot(*zip(*sorted(pts)), marker="o", color=color, linestyle=style, label=f"{provider}, beam {beam}")
         if group in levels:
-            ax.axhline(levels[group], color="k", linestyle="--", label="original loop (batch 1)")
+            ax.axhline(levels[group], color="k", linewidth=0.8, label="original loop (batch 1)")
         ax.set(xscale="log", yscale="log", xlabel="batch (lines)", ylabel="lines/s", title=group)
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_formatter(ScalarFormatter())
