@@ -11,21 +11,13 @@ benchmarks skip and only ``test_smoke_cpu`` runs (the kernels through the interp
 No numbers are quoted here: none have been measured on a GPU yet.
 """
 
-import os
-
 import pytest
 import torch
+from _timing import CUDA, gpu, time_calls  # first: it picks the Triton interpreter without CUDA
+from fastocr import ops
+from fastocr.reference import attn_additive_ref, attn_slot_ref
 
-CUDA = torch.cuda.is_available()
-if not CUDA:  # must precede the first kernel import (ops imports fastocr.kernels lazily)
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-
-from fastocr import ops  # noqa: E402
-from fastocr.reference import attn_additive_ref, attn_slot_ref  # noqa: E402
-
-CALLS = 100
 SHAPES = [(64, 71, 256), (320, 71, 256), (64, 300, 256)]  # (rows = B*K, T, H): batch 64, beam 5, long lines
-gpu = pytest.mark.skipif(not CUDA, reason="GPU benchmark: the Triton kernels run on CUDA only")
 
 
 def setup_attn_score(kind: str, rows: int, t: int, h: int, device="cuda", dtype=torch.float32):
@@ -57,16 +49,7 @@ def test_attn_score(benchmark, kind, shape, dtype, provider):
     rows, t, h = shape
     benchmark.group = f"attn_{kind} rows={rows} T={t} H={h} {dtype}"
     args, fn = setup_attn_score(kind, rows, t, h, dtype=dtype), providers(kind)[provider]
-
-    @torch.inference_mode()
-    def run():
-        for _ in range(CALLS):
-            fn(*args)
-        torch.cuda.synchronize()
-
-    benchmark.pedantic(run, rounds=20, warmup_rounds=2)
-    benchmark.extra_info["us_per_call"] = benchmark.stats.stats.median * 1e6 / CALLS
-    benchmark.extra_info["rows_per_s"] = rows * CALLS / benchmark.stats.stats.median
+    time_calls(benchmark, lambda: fn(*args), rows)
 
 
 @pytest.mark.skipif(CUDA, reason="CPU smoke only; the GPU runs the benchmarks")

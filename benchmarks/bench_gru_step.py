@@ -12,23 +12,15 @@ Each round times ``CALLS`` back-to-back calls ended by ``torch.cuda.synchronize(
 benchmarks skip and only ``test_smoke_cpu`` runs. No numbers are quoted here: none measured on a GPU yet.
 """
 
-import os
-
 import pytest
 import torch
+from _timing import CUDA, gpu, time_calls  # first: it picks the Triton interpreter without CUDA
+from fastocr import ops
+from fastocr.config import ModelConfig
+from fastocr.model import OCRModel
+from fastocr.reference import gru_step_ref
 
-CUDA = torch.cuda.is_available()
-if not CUDA:  # must precede the first kernel import (ops imports fastocr.kernels lazily)
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-
-from fastocr import ops  # noqa: E402
-from fastocr.config import ModelConfig  # noqa: E402
-from fastocr.model import OCRModel  # noqa: E402
-from fastocr.reference import gru_step_ref  # noqa: E402
-
-CALLS = 100
 ROWS = [16, 64, 320]  # B*K: a small batch, batch 64 greedy, batch 64 x beam 5
-gpu = pytest.mark.skipif(not CUDA, reason="GPU benchmark: the Triton kernels run on CUDA only")
 
 
 def setup_gru_step(rows: int, h: int = 256, device="cuda", dtype=torch.float32):
@@ -39,18 +31,6 @@ def setup_gru_step(rows: int, h: int = 256, device="cuda", dtype=torch.float32):
     return tuple(a.to(device, dtype) for a in args)
 
 
-def _timed(benchmark, fn, rows):
-    @torch.inference_mode()
-    def run():
-        for _ in range(CALLS):
-            fn()
-        torch.cuda.synchronize()
-
-    benchmark.pedantic(run, rounds=20, warmup_rounds=2)
-    benchmark.extra_info["us_per_call"] = benchmark.stats.stats.median * 1e6 / CALLS
-    benchmark.extra_info["rows_per_s"] = rows * CALLS / benchmark.stats.stats.median
-
-
 @gpu
 @pytest.mark.parametrize("provider", ["ref", "fast"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
@@ -59,7 +39,7 @@ def test_gru_step(benchmark, rows, dtype, provider):
     benchmark.group = f"gru_step rows={rows} H=256 {dtype}"
     args = setup_gru_step(rows, dtype=dtype)
     fn = gru_step_ref if provider == "ref" else ops._load_kernels()[2].gru_step_triton
-    _timed(benchmark, lambda: fn(*args), rows)
+    time_calls(benchmark, lambda: fn(*args), rows)
 
 
 @gpu
@@ -72,7 +52,7 @@ def test_decoder_step(benchmark, monkeypatch, rows, provider):
     decoder = OCRModel(ModelConfig(), 5991).eval().cuda().decoder
     enc, hidden = torch.randn(71, rows, 256, device="cuda"), torch.zeros(1, rows, 256, device="cuda")
     tokens = torch.randint(0, 5991, (rows,), device="cuda")
-    _timed(benchmark, lambda: decoder(tokens, hidden, enc), rows)
+    time_calls(benchmark, lambda: decoder(tokens, hidden, enc), rows)
     assert ops.LAST_PATH["gru_step"] == ("reference" if provider == "ref" else "triton")
 
 

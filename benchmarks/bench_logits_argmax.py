@@ -7,20 +7,12 @@ Eager: ``F.linear`` + ``log_softmax`` + ``max`` (three kernels, [rows, 5,991] wr
 Without CUDA the benchmark skips and only ``test_smoke_cpu`` runs. No GPU numbers measured yet.
 """
 
-import os
-
 import pytest
 import torch
+from _timing import CUDA, gpu, time_calls  # first: it picks the Triton interpreter without CUDA
+from fastocr import ops
+from fastocr.reference import logits_argmax_ref
 
-CUDA = torch.cuda.is_available()
-if not CUDA:
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-
-from fastocr import ops  # noqa: E402
-from fastocr.reference import logits_argmax_ref  # noqa: E402
-
-CALLS = 100
-gpu = pytest.mark.skipif(not CUDA, reason="GPU benchmark: the Triton kernels run on CUDA only")
 
 
 def setup_head(rows: int, hidden: int = 256, classes: int = 5991, device="cuda", dtype=torch.float32):
@@ -37,15 +29,7 @@ def test_logits_argmax(benchmark, rows, dtype, provider):
     benchmark.group = f"logits_argmax rows={rows} H=256 V=5991 {dtype}"
     args = setup_head(rows, dtype=dtype)
     fn = logits_argmax_ref if provider == "ref" else ops._load_kernels()[3].logits_argmax_triton
-
-    @torch.inference_mode()
-    def run():
-        for _ in range(CALLS):
-            fn(*args)
-        torch.cuda.synchronize()
-
-    benchmark.pedantic(run, rounds=20, warmup_rounds=2)
-    benchmark.extra_info["us_per_call"] = benchmark.stats.stats.median * 1e6 / CALLS
+    time_calls(benchmark, lambda: fn(*args), rows)
 
 
 @pytest.mark.skipif(CUDA, reason="CPU smoke only; the GPU runs the benchmarks")
