@@ -261,8 +261,10 @@ def plot(doc: dict, path: str | Path) -> None:
     original batch-1 loop as a dashed level."""
     import io
 
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError as e:
+        raise FastOCRError("plots need matplotlib: pip install 'fastocr[train]'") from e
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import ScalarFormatter
