@@ -1,0 +1,130 @@
+"""On a CUDA machine: the Triton kernels, the CUDA beam_step kernel and whole recognitions against the
+CPU/reference paths. Skipped without CUDA (CI has none); run on a GPU with ``pytest tests/test_cuda.py``.
+
+The CPU suite already checks the same kernels' arithmetic under the Triton interpreter and the shared beam-step
+logic through the CPU op; these tests add what only hardware shows: compiled code, TF32 and memory layouts.
+"""
+
+import math
+
+import pytest
+import torch
+from asserts import FP32_TOL, LOW_PRECISION_TOL, assert_close_verbose
+from conftest import TEST_IMAGES
+from test_attn_score import additive_inputs, slot_inputs
+from test_beam_step import STATE_FIELDS, make_args
+from test_gru_step import gru_inputs
+from test_logits_argmax import head_inputs
+
+from fastocr import _ext, ops
+from fastocr.beam import TokenAutomaton
+from fastocr.reference import attn_additive_ref, attn_slot_ref, gru_step_ref, logits_argmax_ref
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def _cuda(args, dtype=None):
+    return tuple(a.cuda() if not a.is_floating_point() or dtype is None else a.to("cuda", dtype) for a in args)
+
+
+def _triton(dispatcher, *args):
+    ops.LAST_PATH.clear()
+    out = dispatcher(*args)
+    assert ops.LAST_PATH[dispatcher.__name__] == "triton", ops.kernel_info()
+    return out
+
+
+CASES = [
+    ("attn_slot", ops.attn_slot, attn_slot_ref, lambda n: slot_inputs(n, 71, 256)),
+    ("attn_additive", ops.attn_additive, attn_additive_ref, lambda n: additive_inputs(n, 300, 256)),
+    ("gru_step", ops.gru_step, gru_step_ref, lambda n: gru_inputs(n, 256)[1]),
+    ("logits_argmax", ops.logits_argmax, logits_argmax_ref, lambda n: head_inputs(n, 256, 5991)),
+]
+
+
+@pytest.mark.parametrize("rows", [1, 17, 64, 320])
+@pytest.mark.parametrize(("name", "dispatcher", "ref", "inputs"), CASES, ids=[c[0] for c in CASES])
+def test_kernels_fp32_on_cuda(name, dispatcher, ref, inputs, rows):
+    args = _cuda(inputs(rows))
+    out, expected = _triton(dispatcher, *args), ref(*args)
+    out, expected = (out, expected) if isinstance(out, tuple) else ((out,), (expected,))
+    for i, (o, e) in enumerate(zip(out, expected)):
+        if o.is_floating_point():
+            assert_close_verbose(o, e, FP32_TOL, FP32_TOL, f"{name}[{i}]")
+        else:  # argmax ids: equal wherever the reference's top two are not within the tolerance
+            assert (o == e).float().mean() > 0.99, f"{name}: ids differ"
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["fp16", "bf16"])
+@pytest.mark.parametrize(("name", "dispatcher", "ref", "inputs"), CASES, ids=[c[0] for c in CASES])
+def test_kernels_low_precision_on_cuda(name, dispatcher, ref, inputs, dtype):
+    args32 = _cuda(inputs(64))
+    out = _triton(dispatcher, *_cuda(inputs(64), dtype))
+    expected = ref(*args32)
+    out, expected = (out, expected) if isinstance(out, tuple) else ((out,), (expected,))
+    tol = LOW_PRECISION_TOL[dtype]
+    for i, (o, e) in enumerate(zip(out, expected)):
+        if o.is_floating_point():
+            assert_close_verbose(o.float(), e.float(), 2 * tol, 2 * tol, f"{name}[{i}] {dtype}")
+
+
+@pytest.mark.parametrize(("B", "K", "V"), [(1, 1, 97), (3, 4, 11), (64, 5, 5991), (16, 10, 5991), (2, 32, 97)])
+@pytest.mark.parametrize("step", [0, 3])
+@pytest.mark.parametrize("constrained", [False, True])
+def test_beam_step_cuda_equals_cpu(B, K, V, step, constrained):
+    if _ext.C_CUDA is None:
+        pytest.skip(f"fastocr._C_cuda not built: {_ext.C_CUDA_ERROR}")
+    automaton = TokenAutomaton.lexicon([[2, 3, 4], [2, 5], [6]], eos=1) if constrained else None
+    args = make_args(B=B, K=K, V=V, N=min(2, K), L=8, step=step, seed=B * K + step, automaton=automaton)
+    cpu = {k: v.clone() if torch.is_tensor(v) else v for k, v in args.items()}
+    gpu = {k: v.cuda() if torch.is_tensor(v) else v for k, v in args.items()}
+    tok_c, par_c = ops.beam_step(**cpu)
+    tok_g, par_g = ops.beam_step(**gpu)
+    assert torch.equal(tok_g.cpu(), tok_c) and torch.equal(par_g.cpu(), par_c)
+    for f in STATE_FIELDS + (("dfa_state",) if constrained else ()):
+        assert torch.equal(gpu[f].cpu(), cpu[f]), f
+
+
+@pytest.mark.parametrize("beam_size", [1, 5])
+def test_recognizer_on_cuda_matches_cpu(original_files, beam_size):
+    import fastocr
+
+    cpu = fastocr.Recognizer.from_original(*original_files, device="cpu")
+    gpu = fastocr.Recognizer.from_original(*original_files, device="cuda")
+    images = list(TEST_IMAGES) * 8
+    ref = cpu.recognize(images, beam_size=beam_size, batch_size=16)
+    ops.LAST_PATH.clear()
+    got = gpu.recognize(images, beam_size=beam_size, batch_size=16)
+    assert ops.LAST_PATH.get("gru_step") == "triton"
+    assert [r.text for r in got] == [r.text for r in ref]
+    for g, r in zip(got, ref):
+        assert math.isclose(g.confidence, r.confidence, rel_tol=1e-3), (g.confidence, r.confidence)
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_low_precision_recognizer_on_cuda(original_files, precision):
+    import fastocr
+
+    ref = fastocr.Recognizer.from_original(*original_files, device="cuda").recognize(list(TEST_IMAGES))
+    got = fastocr.Recognizer.from_original(*original_files, device="cuda", precision=precision).recognize(
+        list(TEST_IMAGES))
+    assert all(r.ok for r in got)
+    agree = sum(g.text == r.text for g, r in zip(got, ref))
+    print(f"{precision}: {agree} of {len(ref)} texts as fp32")
+    assert agree >= len(ref) // 2
+
+
+def test_real_out_of_memory_is_split(original_files):
+    """A batch far larger than the memory budget of a capped allocator is split, and every line is read."""
+    import fastocr
+
+    rec = fastocr.Recognizer.from_original(*original_files, device="cuda")
+    free, total = torch.cuda.mem_get_info()
+    torch.cuda.set_per_process_memory_fraction(0.02)  # ~2% of the card
+    try:
+        images = [TEST_IMAGES[0]] * 4096
+        results = rec.recognize(images, batch_size=4096)
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+    assert all(r.ok for r in results) and len({r.text for r in results}) == 1
+    print(f"batch 4096 capped at 2% of {total / 2**30:.0f} GiB: split to {rec._oom_cap} lines")
