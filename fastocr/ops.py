@@ -133,13 +133,26 @@ def _force_reference() -> bool:
     return os.environ.get("FASTOCR_FORCE_REFERENCE", "0") == "1"
 
 
+# Kernels measured slower than their reference on a GPU run only when named in FASTOCR_TRITON_OPT_IN
+# (comma-separated) or under triton_on_cpu(). The fused output head walks all V classes serially per block of
+# 16 rows: 1.1 ms per call at 64 rows on an H200, against 39 us for cuBLAS + log_softmax + max
+# (benchmarks/bench_logits_argmax.py); a split-V grid is the fix still to make.
+OPT_IN = frozenset({"logits_argmax"})
+
+
+def _opted_in(op: str) -> bool:
+    return op not in OPT_IN or _triton_on_cpu or op in os.environ.get("FASTOCR_TRITON_OPT_IN", "").split(",")
+
+
 def _use_triton(op: str, hidden_size: int, *tensors: torch.Tensor) -> bool:
     """The dispatch rule, in order: FASTOCR_FORCE_REFERENCE=1 -> reference; any input not on CUDA -> reference;
-    grad enabled and an input requiring grad -> reference (the kernels have no backward); triton missing,
-    an unsupported dtype or hidden size -> reference; else Triton. Records the choice in ``LAST_PATH``."""
+    an ``OPT_IN`` kernel not opted in -> reference; grad enabled and an input requiring grad -> reference (the
+    kernels have no backward); triton missing, an unsupported dtype or hidden size -> reference; else Triton.
+    Records the choice in ``LAST_PATH``."""
     use = (
         not _force_reference()
         and (_triton_on_cpu or all(t.is_cuda for t in tensors))
+        and _opted_in(op)
         and not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
         and _load_kernels() is not None
         and all(t.dtype in _kernels_module[0].SUPPORTED_DTYPES for t in tensors if t.is_floating_point())
@@ -178,6 +191,7 @@ def kernel_info() -> dict:
     info = {"decoder_kernels": "reference" if reason else "triton"}
     if reason:
         info["decoder_kernels_reason"] = reason
+    info["decoder_kernels_opt_in"] = sorted(op for op in OPT_IN if not _opted_in(op))
     info["decoder_kernels_last"] = dict(LAST_PATH)
     return info
 

@@ -232,7 +232,11 @@ class Recognizer:
         images = _check_images_arg(images)
         args = self._decode_args(beam_size, num_hypotheses, length_penalty, batch_size, max_len, allowed_chars,
                                  lexicon, on_error)
-        loaded = [self._load(image, i) for i, image in enumerate(images)]
+        if len(images) >= 64 and (os.cpu_count() or 1) > 1:  # PIL and OpenCV release the GIL while decoding
+            with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+                loaded = list(pool.map(self._load, images, range(len(images))))
+        else:
+            loaded = [self._load(image, i) for i, image in enumerate(images)]
         return self._recognize_loaded(loaded, args, progress)
 
     def recognize_iter(self, images: Iterable[ImageInput], *, workers: int = 2, **kwargs) -> Iterator[Recognition]:
@@ -332,17 +336,20 @@ class Recognizer:
             return self._decode_batch(batch, widths, args["beam_size"], args["num_hypotheses"],
                                       args["length_penalty"], args["max_len"], args["constraint"])
         except torch.OutOfMemoryError as e:
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
-            n = batch.shape[0]
-            if n == 1:
-                if args["on_error"] == "raise":
-                    raise
-                return [Recognition("", 0.0, [], "", error=f"out of memory on {self.device} for one line: {e}")]
-            half = n // 2
-            self._oom_cap = half if self._oom_cap is None else min(self._oom_cap, half)
-            return (self._decode_splitting_on_oom(batch[:half], widths[:half], args)
-                    + self._decode_splitting_on_oom(batch[half:], widths[half:], args))
+            if batch.shape[0] == 1 and args["on_error"] == "raise":
+                raise
+            error = f"out of memory on {self.device} for one line: {e}"
+        # Retry outside the except block: the exception's traceback holds the failed attempt's frames, and
+        # with them its GPU tensors, until the block is left (seen on an H200: the halves ran out of memory too).
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        n = batch.shape[0]
+        if n == 1:
+            return [Recognition("", 0.0, [], "", error=error)]
+        half = n // 2
+        self._oom_cap = half if self._oom_cap is None else min(self._oom_cap, half)
+        return (self._decode_splitting_on_oom(batch[:half], widths[:half], args)
+                + self._decode_splitting_on_oom(batch[half:], widths[half:], args))
 
     def _run_encoder(self, batch: torch.Tensor) -> torch.Tensor:
         """Encoder outputs [T, B, H], ``encoder_batch`` lines at a time, NHWC if ``channels_last``."""

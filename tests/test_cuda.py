@@ -27,6 +27,14 @@ def _cuda(args, dtype=None):
     return tuple(a.cuda() if not a.is_floating_point() or dtype is None else a.to("cuda", dtype) for a in args)
 
 
+@pytest.fixture(autouse=True)
+def exact_fp32(monkeypatch):
+    """cuDNN convolutions and RNNs default to TF32 (~1e-3 relative); the comparisons here are about fastocr's
+    own code, so they run in true fp32. The logits_argmax kernel is opted in: it is off by default (slower)."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setenv("FASTOCR_TRITON_OPT_IN", "logits_argmax")
+
+
 def _triton(dispatcher, *args):
     ops.LAST_PATH.clear()
     out = dispatcher(*args)
@@ -45,8 +53,9 @@ CASES = [
 @pytest.mark.parametrize("rows", [1, 17, 64, 320])
 @pytest.mark.parametrize(("name", "dispatcher", "ref", "inputs"), CASES, ids=[c[0] for c in CASES])
 def test_kernels_fp32_on_cuda(name, dispatcher, ref, inputs, rows):
-    args = _cuda(inputs(rows))
-    out, expected = _triton(dispatcher, *args), ref(*args)
+    cpu_args = inputs(rows)  # the reference runs on CPU: cuDNN's GRU (the CUDA reference) computes in TF32
+    out, expected = _triton(dispatcher, *_cuda(cpu_args)), ref(*cpu_args)
+    out = tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu()
     out, expected = (out, expected) if isinstance(out, tuple) else ((out,), (expected,))
     for i, (o, e) in enumerate(zip(out, expected)):
         if o.is_floating_point():
@@ -58,9 +67,9 @@ def test_kernels_fp32_on_cuda(name, dispatcher, ref, inputs, rows):
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["fp16", "bf16"])
 @pytest.mark.parametrize(("name", "dispatcher", "ref", "inputs"), CASES, ids=[c[0] for c in CASES])
 def test_kernels_low_precision_on_cuda(name, dispatcher, ref, inputs, dtype):
-    args32 = _cuda(inputs(64))
     out = _triton(dispatcher, *_cuda(inputs(64), dtype))
-    expected = ref(*args32)
+    expected = ref(*inputs(64))
+    out = tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu()
     out, expected = (out, expected) if isinstance(out, tuple) else ((out,), (expected,))
     tol = LOW_PRECISION_TOL[dtype]
     for i, (o, e) in enumerate(zip(out, expected)):
@@ -98,7 +107,7 @@ def test_recognizer_on_cuda_matches_cpu(original_files, beam_size):
     assert ops.LAST_PATH.get("gru_step") == "triton"
     assert [r.text for r in got] == [r.text for r in ref]
     for g, r in zip(got, ref):
-        assert math.isclose(g.confidence, r.confidence, rel_tol=1e-3), (g.confidence, r.confidence)
+        assert math.isclose(g.confidence, r.confidence, rel_tol=1e-4), (g.confidence, r.confidence)
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
@@ -126,5 +135,7 @@ def test_real_out_of_memory_is_split(original_files):
         results = rec.recognize(images, batch_size=4096)
     finally:
         torch.cuda.set_per_process_memory_fraction(1.0)
-    assert all(r.ok for r in results) and len({r.text for r in results}) == 1
+    errors = {r.error for r in results if not r.ok}
+    assert not errors, errors
+    assert len({r.text for r in results}) == 1
     print(f"batch 4096 capped at 2% of {total / 2**30:.0f} GiB: split to {rec._oom_cap} lines")

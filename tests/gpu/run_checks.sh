@@ -23,7 +23,7 @@ step "CUDA tests"
 $PY -m pytest -q -s -p no:cacheprovider tests/test_cuda.py 2>&1 | tee "$OUT/tests.log" | tail -40
 
 step "kernel benchmarks"
-$PY -m pytest -q -o addopts= -p no:cacheprovider benchmarks/bench_attn_score.py benchmarks/bench_gru_step.py \
+[ "${KERNEL_BENCH:-1}" = 1 ] && $PY -m pytest -q -o addopts= -p no:cacheprovider benchmarks/bench_attn_score.py benchmarks/bench_gru_step.py \
     benchmarks/bench_logits_argmax.py --benchmark-enable --benchmark-json="$OUT/kernels.json" 2>&1 | tail -3
 
 bench() { $PY -m fastocr.cli bench --device cuda --min-time 0.2 "$@" 2>&1 | grep -v "^bench:" | tail -30; }
@@ -32,7 +32,7 @@ bench --suite decoder --beams 1,5 --batches 64 --out "$OUT/decoder64.json"
 step "decoder over batch sizes: extension and kernels"
 bench --suite decoder --providers extension,kernels --beams 1,5,10 --batches 1,16,64,256 --out "$OUT/decoder.json"
 step "end to end, fp32"
-bench --suite end-to-end --count 1024 --beams 1,5 --batches 64,256 --out "$OUT/e2e_fp32.json"
+bench --suite end-to-end --count 1024 --beams 1,5 --batches 64,256,1024 --out "$OUT/e2e_fp32.json"
 step "end to end, fp16"
-bench --suite end-to-end --precision fp16 --count 1024 --beams 1 --batches 256 --out "$OUT/e2e_fp16.json"
+bench --suite end-to-end --precision fp16 --count 1024 --beams 1 --batches 256,1024 --out "$OUT/e2e_fp16.json"
 step done
