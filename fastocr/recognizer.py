@@ -312,7 +312,7 @@ class Recognizer:
         chunks = [(w, js[s : s + bs]) for w, js in sorted(groups.items())
                   for bs in [self._batch_limit(args, w)] for s in range(0, len(js), bs)]
         for width, js in tqdm(chunks, desc="recognize", unit="batch", disable=not progress or len(chunks) < 2):
-            batch = to_batch([lines[j] for j in js], cfg.img_height, width)
+            batch = to_batch([lines[j] for j in js], cfg.img_height, width, self.device, self.channels_last)
             widths = torch.tensor([lines[j].shape[1] for j in js], device=self.device)
             decoded = self._decode_splitting_on_oom(batch, widths, args)
             for j, rec in zip(js, decoded):
