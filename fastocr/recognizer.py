@@ -21,7 +21,7 @@ from .errors import FastOCRError, ImageError
 from .model import OCRModel
 from .preprocess import ImageInput, describe, load_rgb, padded_width, resize_line, to_batch
 from .decode import greedy_decode
-from .reference import AttnStep, Hypothesis, beam_search_ref, greedy_decode_ref
+from .reference import AttnStep, GreedyOutput, Hypothesis, beam_search_ref, greedy_decode_ref
 
 DEFAULT_MODEL = Path(__file__).parent / "data" / "default.safetensors"
 
@@ -386,6 +386,8 @@ class Recognizer:
         if beam_size == 1 and constraint is None:
             greedy = greedy_decode_ref if use_reference() else greedy_decode
             out = greedy(step, B, max_len, device=self.device)
+            # one host copy per batch: per-line reads of CUDA tensors cost a sync each (~5 per line)
+            out = GreedyOutput(out.tokens.cpu(), out.token_logprobs.cpu(), out.lengths.cpu(), out.confidence.cpu())
             return [self._from_greedy(out, b) for b in range(B)]
         args = (step, B, beam_size, max_len, num_hypotheses, length_penalty)
         if isinstance(constraint, tuple):
