@@ -404,8 +404,9 @@ def run(args: argparse.Namespace) -> int:
             out = fn()
             texts = ([rec.alphabet.decode(o.tokens[0, : int(o.lengths[0])].tolist()) for o in out]
                      if provider == "original" else [r.text for r in out])
-            original_texts = texts if provider == "original" else original_texts
-            if original_texts is not None:
+            if provider == "original":
+                original_texts = texts
+            elif original_texts is not None:
                 results[-1]["extra_info"]["identical_to_original"] = texts == original_texts
     doc = {"machine_info": machine_info(device), "benchmarks": results}
     write_json(args.out, results, device)
