@@ -1,0 +1,42 @@
+"""The bundled default model: the API and the CLI use it with no model argument, and it reads text.
+
+Skipped when the package has no bundled model (fastocr/data/default.safetensors).
+"""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+import fastocr
+from fastocr.cli import main
+from fastocr.recognizer import DEFAULT_MODEL
+from fastocr.synth import ASCII_CHARSET
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+pytestmark = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no bundled default model")
+
+
+def _examples():
+    with open(EXAMPLES / "labels.tsv", newline="") as f:
+        return [(EXAMPLES / path, label) for path, label in csv.reader(f, delimiter="\t")]
+
+
+def test_it_is_the_documented_model():
+    rec = fastocr.Recognizer.load()
+    assert rec.config.attention == "additive" and rec.alphabet.chars == ASCII_CHARSET
+    assert DEFAULT_MODEL.stat().st_size < 25 * 2**20  # fp16 weights: small enough for the repository
+
+
+def test_recognize_batch_without_a_model_reads_the_examples():
+    items = _examples()
+    results = fastocr.recognize_batch([path for path, _ in items], device="cpu")
+    assert [r.text for r in results] == [label for _, label in items]
+    assert all(r.confidence > 0.5 for r in results)
+
+
+def test_cli_without_model_arguments(capsys):
+    items = _examples()
+    assert main(["recognize", *[str(p) for p, _ in items], "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{path}: {label} => " in out for path, label in items)
