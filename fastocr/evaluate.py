@@ -7,6 +7,7 @@ import json
 import sys
 
 from .data import read_label_list
+from .errors import FastOCRError
 from .metrics import score
 
 
@@ -23,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", "-b", type=int, default=64, help="images per forward pass (default 64)")
     p.add_argument("--limit", type=int, default=0, help="only the first N items (default: all)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
+                   help="compute precision (see `fastocr recognize --help`; default fp32)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
 
 
@@ -32,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
     items = read_label_list(args.list)
     if args.limit:
         items = items[: args.limit]
-    rec = Recognizer.load(args.model, device=args.device)
+    try:
+        rec = Recognizer.load(args.model, device=args.device, precision=args.precision)
+    except ValueError as e:  # e.g. fp16 without CUDA
+        raise FastOCRError(str(e)) from e
     results = rec.recognize([p for p, _ in items], beam_size=args.beam_size, batch_size=args.batch_size,
                             progress=sys.stderr.isatty())
     report = score([r.text for r in results], [label for _, label in items])
