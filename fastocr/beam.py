@@ -18,7 +18,7 @@ import torch
 
 from . import ops
 from .alphabet import EOS_TOKEN, SOS_TOKEN
-from .reference import Hypothesis, StepFn, beam_search_ref
+from .reference import Hypothesis, StepFn, all_done_sync, beam_search_ref, default_check_every
 
 MAX_BEAM = 32  # kMaxBeam in csrc/beam_step.h
 
@@ -155,14 +155,6 @@ def _automaton(allowed, lexicon) -> TokenAutomaton | None:
     return None if allowed is None else TokenAutomaton.charset(allowed)
 
 
-def _all_done_sync(done: torch.Tensor, t: int, check_every: int) -> bool:
-    """Early exit, the loop's only host sync, once every ``check_every`` steps (0: never, for a captured loop).
-
-    Finished rows are masked by ``done`` inside the op, so skipping checks changes the cost, never the result.
-    """
-    return check_every > 0 and (t + 1) % check_every == 0 and bool(done.all())
-
-
 def beam_search(
     step: StepFn,
     batch_size: int,
@@ -200,7 +192,7 @@ def beam_search(
     if max_len < 1:
         raise ValueError(f"max_len must be >= 1, got {max_len}")
     if check_every is None:
-        check_every = 4 if torch.device(device or "cpu").type == "cuda" else 1
+        check_every = default_check_every(device)
     automaton = _automaton(allowed, lexicon)
     dfa = {}
     if automaton is not None:
@@ -221,7 +213,7 @@ def beam_search(
             t, length_penalty, EOS_TOKEN,
             dfa_state=state.dfa_state, **dfa,
         )  # [B*K], [B*K]
-        if _all_done_sync(state.done, t, check_every):
+        if all_done_sync(state.done, t, check_every):
             break
     return state.hypotheses()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from .reference import AttnStep, GreedyOutput, greedy_loop
 
 
-def greedy_decode(step: AttnStep, batch_size: int, max_len: int, device=None) -> GreedyOutput:
-    """Batched greedy decoding with per-line EOS, stopping when every line has ended (see greedy_decode_ref)."""
-    return greedy_loop(step.argmax, batch_size, max_len, device)
+def greedy_decode(step: AttnStep, batch_size: int, max_len: int, device=None,
+                  check_every: int | None = None) -> GreedyOutput:
+    """Batched greedy decoding with per-line EOS, stopping when every line has ended (see greedy_decode_ref);
+    on CUDA it tests for the end every 4 steps (``reference.all_done_sync``)."""
+    return greedy_loop(step.argmax, batch_size, max_len, device, check_every)

@@ -33,3 +33,29 @@ def test_greedy_decode_with_every_kernel_gives_the_reference_strings(recognizer)
     assert ops.LAST_PATH["logits_argmax"] == ops.LAST_PATH["gru_step"] == "triton"
     assert torch.equal(fast.tokens, ref.tokens)
     torch.testing.assert_close(fast.confidence, ref.confidence, rtol=1e-4, atol=0)
+
+
+def test_checking_for_the_end_less_often_changes_no_line():
+    """check_every only decides how many EOS columns follow the last line's end (CUDA checks every 4 steps)."""
+    from fastocr.alphabet import EOS_TOKEN
+    from fastocr.reference import greedy_loop
+
+    B, L = 5, 12
+
+    def pick(tokens, t=[0]):  # line b emits token 2 + b until step 2b + 1, then EOS
+        t[0] += 1
+        ends = torch.arange(B) * 2 + 1
+        best = torch.where(torch.full((B,), t[0]) > ends, EOS_TOKEN, 2 + torch.arange(B))
+        return best, -0.1 * torch.ones(B)
+
+    outs = {}
+    for every in (1, 3, 0):
+        pick.__defaults__[0][0] = 0
+        outs[every] = greedy_loop(pick, B, L, check_every=every)
+    assert outs[1].tokens.shape[1] == 10 and outs[0].tokens.shape[1] == L
+    for every in (3, 0):
+        assert torch.equal(outs[every].lengths, outs[1].lengths)
+        assert torch.equal(outs[every].confidence, outs[1].confidence)
+        n = outs[1].tokens.shape[1]
+        assert torch.equal(outs[every].tokens[:, :n], outs[1].tokens)
+        assert (outs[every].tokens[:, n:] == EOS_TOKEN).all() and (outs[every].token_logprobs[:, n:] == 0).all()
