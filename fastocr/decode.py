@@ -1,9 +1,10 @@
 """The decode loops the recognizer runs (the references they must equal live in ``reference.py``).
 
-``greedy_decode`` is ``reference.greedy_decode_ref``'s loop with the decoder's fused output head: each step asks
-for the best token and its log-probability only (``AttnStep.argmax``), so on CUDA the [rows, V]
-log-probabilities are never written. On CPU the head is ``log_softmax`` + ``max``, the very operations of the
-reference, so both give the same bits.
+``greedy_decode`` is ``reference.greedy_decode_ref``'s loop asking each step for the best token and its
+log-probability only (``AttnStep.argmax``, through ``ops.logits_argmax``). With the fused head opted in on
+CUDA (``FASTOCR_TRITON_OPT_IN=logits_argmax``; off by default, slower than cuBLAS today) the [rows, V]
+log-probabilities are never written; otherwise the head is ``log_softmax`` + ``max``, the very operations of
+the reference, so both give the same bits.
 """
 
 from __future__ import annotations
