@@ -8,12 +8,13 @@ Run on a GPU machine (pyproject's addopts holds --benchmark-skip, which wins ove
 weighted sum), ``fast`` the one-launch Triton kernel. Each round times ``CALLS`` back-to-back calls ended by
 ``torch.cuda.synchronize()``; ``extra_info["us_per_call"]`` is the per-step cost. Without CUDA the
 benchmarks skip and only ``test_smoke_cpu`` runs (the kernels through the interpreter, one tiny shape).
-No numbers are quoted here: none have been measured on a GPU yet.
+Measured on an H200: benchmarks/results/h200-kernels.md (README, "Speed and checks on a GPU").
 """
 
 import pytest
 import torch
 from _timing import CUDA, gpu, time_calls  # first: it picks the Triton interpreter without CUDA
+
 from fastocr import ops
 from fastocr.reference import attn_additive_ref, attn_slot_ref
 

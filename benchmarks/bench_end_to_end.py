@@ -16,9 +16,9 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from original import OrigDecoder, OrigEncoder, orig_infer  # noqa: E402
+from original import OrigDecoder, OrigEncoder, orig_infer
 
-from fastocr import Recognizer  # noqa: E402
+from fastocr import Recognizer
 
 N = 256
 ALPHABET = "".join(chr(0x4E00 + i) for i in range(5989))

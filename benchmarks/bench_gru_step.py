@@ -9,12 +9,14 @@ Run on a GPU machine (pyproject's addopts holds --benchmark-skip, which wins ove
 - ``test_decoder_step``: one step of the original decoder (embedding ... log_softmax over 5,991 classes),
   ``FASTOCR_FORCE_REFERENCE=1`` against the dispatchers' Triton path: what a decode loop actually gains.
 Each round times ``CALLS`` back-to-back calls ended by ``torch.cuda.synchronize()``. Without CUDA the
-benchmarks skip and only ``test_smoke_cpu`` runs. No numbers are quoted here: none measured on a GPU yet.
+benchmarks skip and only ``test_smoke_cpu`` runs. Measured on an H200:
+benchmarks/results/h200-kernels.md.
 """
 
 import pytest
 import torch
 from _timing import CUDA, gpu, time_calls  # first: it picks the Triton interpreter without CUDA
+
 from fastocr import ops
 from fastocr.config import ModelConfig
 from fastocr.model import OCRModel

@@ -4,15 +4,16 @@ Run on a GPU machine:
     python -m pytest -o addopts= benchmarks/bench_logits_argmax.py --benchmark-enable \\
         --benchmark-json=bench_logits_argmax.json
 Eager: ``F.linear`` + ``log_softmax`` + ``max`` (three kernels, [rows, 5,991] written and read back).
-Without CUDA the benchmark skips and only ``test_smoke_cpu`` runs. No GPU numbers measured yet.
+Without CUDA the benchmark skips and only ``test_smoke_cpu`` runs. Measured on an H200: benchmarks/results/h200-kernels.md
+(the fused head is 28x slower than eager there, hence opt-in: see ``fastocr.ops.OPT_IN``).
 """
 
 import pytest
 import torch
 from _timing import CUDA, gpu, time_calls  # first: it picks the Triton interpreter without CUDA
+
 from fastocr import ops
 from fastocr.reference import logits_argmax_ref
-
 
 
 def setup_head(rows: int, hidden: int = 256, classes: int = 5991, device="cuda", dtype=torch.float32):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 
-import torch  # noqa: F401  (must precede the extension import)
+import torch
 
 
 def _try_import(name: str):

@@ -47,7 +47,7 @@ class TokenAutomaton:
                 tokens.append(tok)
                 nxt.append(out[tok])
             offsets.append(len(tokens))
-        as_long = lambda x: torch.tensor(x, dtype=torch.long)  # noqa: E731
+        as_long = lambda x: torch.tensor(x, dtype=torch.long)
         max_token = max((t for t in tokens if t != eos), default=-1)
         return cls(as_long(offsets), as_long(tokens), as_long(nxt), max_token)
 

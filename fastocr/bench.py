@@ -71,7 +71,8 @@ def decoder_workload(provider: str, beam: int, batch: int, steps: int, model: OC
 
     Raises Unavailable when ``provider`` cannot run here or does not exist for this beam size.
     """
-    from . import _ext, beam as beam_mod
+    from . import _ext
+    from . import beam as beam_mod
     from .decode import greedy_decode
 
     if provider not in PROVIDERS:
@@ -251,8 +252,8 @@ def markdown(doc: dict) -> str:
         same = [r["extra_info"]["identical_to_original"] for r in records
                 if r["group"] == group and "identical_to_original" in r.get("extra_info", {})]
         if same:
-            lines += ["", f"Greedy texts identical to the original loop's: {'yes' if all(same) else 'NO'} "
-                          f"({sum(same)} of {len(same)} runs)."]
+            verdict = "yes" if all(same) else "NO"
+            lines += ["", f"Greedy texts identical to the original loop's: {verdict} ({sum(same)} of {len(same)} runs)."]
     return "\n".join(lines) + "\n"
 
 

@@ -22,7 +22,7 @@ COLUMNS = ("path", "text", "confidence", "error")
 def _require_ray():
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as e:
         raise SystemExit("fastocr ray-recognize needs Ray Data: pip install 'fastocr[ray]'") from e
     return ray

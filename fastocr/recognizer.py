@@ -17,10 +17,10 @@ from tqdm import tqdm
 from . import _ext, beam, checkpoint
 from .alphabet import EOS_TOKEN, Alphabet
 from .config import ModelConfig
+from .decode import greedy_decode
 from .errors import FastOCRError, ImageError
 from .model import OCRModel
 from .preprocess import ImageInput, describe, load_rgb, padded_width, resize_line, to_batch
-from .decode import greedy_decode
 from .reference import AttnStep, GreedyOutput, Hypothesis, beam_search_ref, greedy_decode_ref
 
 DEFAULT_MODEL = Path(__file__).parent / "data" / "default.safetensors"

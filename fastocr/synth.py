@@ -55,12 +55,12 @@ def _glyph_bytes(path: str, ch: str) -> bytes:
     return im.tobytes()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _notdef_bytes(path: str) -> bytes:
     return _glyph_bytes(path, "\U0010fffd")  # plane-16 private use: mapped by no real font
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def has_glyph(font_path: str | Path, ch: str) -> bool:
     """Whether the font draws ``ch`` with a real glyph rather than ``.notdef``.
 

@@ -7,13 +7,12 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from original import OrigDecoder, OrigEncoder  # noqa: E402
+import numpy as np
+import pytest
+from original import OrigDecoder, OrigEncoder
+from PIL import Image
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 if not SHARED.exists():  # CI clones elsewhere: shared/ sits beside the checkout

@@ -23,7 +23,7 @@ def _conv(i, o, k=3, p=1):
 class OrigCNN(nn.Module):
     def __init__(self):
         super().__init__()
-        pool = lambda: nn.MaxPool2d((2, 2), (2, 1), (0, 1))  # noqa: E731
+        pool = lambda: nn.MaxPool2d((2, 2), (2, 1), (0, 1))
         self.cnn = nn.Sequential(
             _conv(3, 64), nn.ReLU(True), nn.MaxPool2d(2, 2),
             _conv(64, 128), nn.ReLU(True), nn.MaxPool2d(2, 2),

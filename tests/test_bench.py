@@ -66,7 +66,7 @@ def test_cli_runs_both_suites_and_renders_its_json(tmp_path, capsys):
     doc = json.loads(out.read_text())
     names = {r["name"] for r in doc["benchmarks"]}
     assert "decoder[original-k1-b2]" in names and "end-to-end[fastocr-k2-b2]" in names
-    e2e_greedy = [r for r in doc["benchmarks"] if r["name"] == "end-to-end[fastocr-k1-b2]"][0]
+    e2e_greedy = next(r for r in doc["benchmarks"] if r["name"] == "end-to-end[fastocr-k1-b2]")
     assert e2e_greedy["extra_info"]["identical_to_original"] is True
     assert "identical to the original loop's: yes" in md.read_text()
     assert png.read_bytes()[:4] == b"\x89PNG"

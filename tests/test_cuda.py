@@ -129,7 +129,7 @@ def test_real_out_of_memory_is_split(original_files):
     import fastocr
 
     rec = fastocr.Recognizer.from_original(*original_files, device="cuda")
-    free, total = torch.cuda.mem_get_info()
+    _, total = torch.cuda.mem_get_info()
     torch.cuda.set_per_process_memory_fraction(0.02)  # ~2% of the card
     try:
         images = [TEST_IMAGES[0]] * 4096

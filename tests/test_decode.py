@@ -42,16 +42,17 @@ def test_checking_for_the_end_less_often_changes_no_line():
 
     B, L = 5, 12
 
-    def pick(tokens, t=[0]):  # line b emits token 2 + b until step 2b + 1, then EOS
-        t[0] += 1
-        ends = torch.arange(B) * 2 + 1
-        best = torch.where(torch.full((B,), t[0]) > ends, EOS_TOKEN, 2 + torch.arange(B))
-        return best, -0.1 * torch.ones(B)
+    def run(check_every):
+        steps = iter(range(1, L + 1))
 
-    outs = {}
-    for every in (1, 3, 0):
-        pick.__defaults__[0][0] = 0
-        outs[every] = greedy_loop(pick, B, L, check_every=every)
+        def pick(tokens):  # line b emits token 2 + b until step 2b + 1, then EOS
+            t = next(steps)
+            best = torch.where(torch.full((B,), t) > torch.arange(B) * 2 + 1, EOS_TOKEN, 2 + torch.arange(B))
+            return best, -0.1 * torch.ones(B)
+
+        return greedy_loop(pick, B, L, check_every=check_every)
+
+    outs = {every: run(every) for every in (1, 3, 0)}
     assert outs[1].tokens.shape[1] == 10 and outs[0].tokens.shape[1] == L
     for every in (3, 0):
         assert torch.equal(outs[every].lengths, outs[1].lengths)

@@ -10,8 +10,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import random_line_image
 from asserts import assert_close_verbose
+from conftest import random_line_image
 
 from fastocr import Alphabet, ModelConfig, Recognizer, ops
 from fastocr.model import OCRModel

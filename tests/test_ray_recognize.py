@@ -9,10 +9,10 @@ from PIL import Image
 
 ray = pytest.importorskip("ray")
 
-from fastocr import Alphabet, ModelConfig, Recognizer  # noqa: E402
-from fastocr.distributed import done_paths, ray_recognize  # noqa: E402
-from fastocr.model import OCRModel  # noqa: E402
-from fastocr.synth import ASCII_CHARSET  # noqa: E402
+from fastocr import Alphabet, ModelConfig, Recognizer
+from fastocr.distributed import done_paths, ray_recognize
+from fastocr.model import OCRModel
+from fastocr.synth import ASCII_CHARSET
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import os
 import pytest
 import torch
 
+from fastocr.alphabet import EOS_TOKEN, SOS_TOKEN, Alphabet
 from fastocr.cli import build_parser
 from fastocr.data import PAD_TARGET, Collate, read_label_list
-from fastocr.alphabet import Alphabet, EOS_TOKEN, SOS_TOKEN
 from fastocr.metrics import alnum_lower, edit_distance, score
 from fastocr.synth import ASCII_CHARSET as ASCII
 from fastocr.train import train

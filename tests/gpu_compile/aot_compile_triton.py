@@ -33,9 +33,7 @@ def load_kernels():
         sys.modules["fastocr_kernels"] = pkg
         spec.loader.exec_module(pkg)
     import fastocr_kernels._common as common
-    import fastocr_kernels.attn_score as attn_score
-    import fastocr_kernels.gru_step as gru_step
-    import fastocr_kernels.logits_argmax as logits_argmax
+    from fastocr_kernels import attn_score, gru_step, logits_argmax
 
     return common, attn_score, gru_step, logits_argmax
 
