@@ -283,7 +283,7 @@ def _text_colour(rng: np.random.Generator, bg: np.ndarray) -> np.ndarray:
 
 
 def render_line(text: str, font_path: Path, rng: np.random.Generator, height: int = 32,
-                augment: bool = True) -> Image.Image:
+                augment: bool = True, tracking: float | None = None) -> Image.Image:
     """Renders one text line into an RGB crop about 1-3.5x ``height`` pixels tall.
 
     Args:
@@ -291,7 +291,9 @@ def render_line(text: str, font_path: Path, rng: np.random.Generator, height: in
         font_path: TrueType/OpenType font file.
         rng: Source of all randomness (size, colours, augmentations).
         height: Nominal line height; the font size is drawn around it.
-        augment: Apply warps, blur, noise, contrast, JPEG, underline, random crops.
+        augment: Apply warps, blur, noise, contrast, JPEG, underline, random crops, letter spacing.
+        tracking: Extra space between letters, in font sizes (signs often spread their letters: a reader
+            must not take the gaps for spaces); None draws it at random when augmenting (12% of lines).
 
     Returns:
         The rendered image in mode ``"RGB"``.
@@ -304,7 +306,13 @@ def render_line(text: str, font_path: Path, rng: np.random.Generator, height: in
     size = max(6, round(height * rng.uniform(0.85, 1.8)))
     font = _load_font(str(font_path), size)
     ascent, descent = font.getmetrics()
+    if tracking is None:
+        tracking = rng.uniform(0.15, 0.6) if augment and rng.random() < 0.12 else 0.0
     left, top, right, bottom = font.getbbox(text)
+    # x of each character: the font's advances plus the tracking (kerning is lost only when tracking)
+    xs = np.concatenate([[0.0], np.cumsum([font.getlength(c) + tracking * size for c in text[:-1]])])
+    if tracking:
+        right = max(left + 1, *(round(x) + font.getbbox(c)[2] for x, c in zip(xs, text) if not c.isspace()))
     # The vertical box spans the font's full line so that "..." and "Ag" get
     # the same scale; glyphs overshooting the metrics widen it.
     top, bottom = min(top, 0), max(bottom, ascent + descent, top + 1)
@@ -317,7 +325,11 @@ def render_line(text: str, font_path: Path, rng: np.random.Generator, height: in
     bw, bh, pad = right - left, bottom - top, 2
     mask = Image.new("L", (bw + 2 * pad, bh + 2 * pad), 0)
     draw = ImageDraw.Draw(mask)
-    draw.text((pad - left, pad - top), text, font=font, fill=255)
+    if tracking:
+        for x, c in zip(xs, text):
+            draw.text((pad - left + round(x), pad - top), c, font=font, fill=255)
+    else:
+        draw.text((pad - left, pad - top), text, font=font, fill=255)
     if underline:
         y = pad - top + ul_y
         draw.rectangle((pad, y, pad + bw - 1, y + thick - 1), fill=255)

@@ -249,3 +249,14 @@ def test_sampler_property(charset: str, max_len: int, seed: int) -> None:
     for _ in range(20):
         s = sampler.sample()
         assert 1 <= len(s) <= max_len and set(s) <= set(charset) and s == s.strip()
+
+
+def test_tracking_spreads_the_letters(latin_fonts: list[Path]) -> None:
+    """Letter-spaced lines (as on signs) come out wider, with the same label: the gaps are not spaces."""
+    def width(tracking):
+        return synth.render_line("MAY", latin_fonts[0], np.random.default_rng(0), augment=False,
+                                 tracking=tracking).width
+    assert width(0.5) > width(0.0) * 1.3
+    a = synth.render_line("MAY", latin_fonts[0], np.random.default_rng(3), tracking=0.4)
+    b = synth.render_line("MAY", latin_fonts[0], np.random.default_rng(3), tracking=0.4)
+    assert np.array_equal(np.asarray(a), np.asarray(b))
