@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from . import ops
 from .alphabet import EOS_TOKEN
 from .config import ModelConfig
 from .errors import FastOCRError
@@ -39,21 +40,6 @@ BASELINES = ("original", "reference")  # the tables' ratio columns
 
 class Unavailable(Exception):
     """The provider cannot run here (e.g. kernels without CUDA); the reason is the message."""
-
-
-@contextlib.contextmanager
-def _reference_step_ops(on: bool):
-    """Routes the decoder-step ops to the reference (``FASTOCR_FORCE_REFERENCE``) for the duration."""
-    old = os.environ.get("FASTOCR_FORCE_REFERENCE")
-    if on:
-        os.environ["FASTOCR_FORCE_REFERENCE"] = "1"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("FASTOCR_FORCE_REFERENCE", None)
-        else:
-            os.environ["FASTOCR_FORCE_REFERENCE"] = old
 
 
 def decoder_model(num_classes: int = 5991, config: ModelConfig | None = None, device="cpu", seed: int = 0):
@@ -95,7 +81,7 @@ def decoder_workload(provider: str, beam: int, batch: int, steps: int, model: OC
 
     @torch.inference_mode()
     def run():
-        with _reference_step_ops(provider != "kernels"):
+        with ops.reference_ops() if provider != "kernels" else contextlib.nullcontext():
             if provider == "original":
                 return sync([greedy_decode_ref(AttnStep(dec, enc[:, b : b + 1]), 1, steps, device)
                              for b in range(batch)])
@@ -128,7 +114,7 @@ def end_to_end_workload(provider: str, recognizer, images: list, beam: int = 1,
 
     @torch.inference_mode()
     def original():
-        with _reference_step_ops(True):
+        with ops.reference_ops():
             out = []
             for i, image in enumerate(images):
                 line = resize_line(load_rgb(image, str(i)), cfg.img_height, cfg.img_width)
@@ -147,10 +133,11 @@ def end_to_end_workload(provider: str, recognizer, images: list, beam: int = 1,
     raise ValueError(f"unknown end-to-end provider {provider!r}; known: original, fastocr")
 
 
-def measure(fn: Callable[[], object], min_time: float = 0.5, max_rounds: int = 20, warmup: int = 1) -> dict:
+def measure(fn: Callable[[], object], min_time: float = 0.5, max_rounds: int = 20, warmup: int = 1,
+            outputs: list | None = None) -> dict:
     """Runs ``fn`` ``warmup`` times, then until ``min_time`` seconds have passed (at least 3 rounds, or 1 when
     a warm-up call alone took over 10 ``min_time``, at most ``max_rounds``); returns pytest-benchmark-style
-    stats in seconds."""
+    stats in seconds. ``outputs``, if given, receives the last call's result."""
     slow = False
     for _ in range(warmup):
         t0 = time.perf_counter()
@@ -160,8 +147,10 @@ def measure(fn: Callable[[], object], min_time: float = 0.5, max_rounds: int = 2
     start = time.perf_counter()
     while len(times) < (1 if slow else 3) or (time.perf_counter() - start < min_time and len(times) < max_rounds):
         t0 = time.perf_counter()
-        fn()
+        out = fn()
         times.append(time.perf_counter() - t0)
+    if outputs is not None:
+        outputs.append(out)
     return {"median": statistics.median(times), "min": min(times), "max": max(times), "rounds": len(times)}
 
 
@@ -314,7 +303,7 @@ def _ints(text: str) -> list[int]:
     return values
 
 
-def _bench_images(args, rec) -> list:
+def _bench_images(args, rec, random_weights: bool) -> list:
     """The user's images, or ``--count`` synthetic lines in the model's alphabet (noise if no font draws it)."""
     from .cli import _expand_inputs
 
@@ -325,7 +314,7 @@ def _bench_images(args, rec) -> list:
         return paths
     from .synth import SyntheticLines
 
-    if not getattr(args, "random_weights", False):
+    if not random_weights:
         try:
             lines = SyntheticLines(rec.alphabet.chars, args.count, seed=0)
             return [lines[i][0] for i in range(args.count)]
@@ -337,18 +326,18 @@ def _bench_images(args, rec) -> list:
 
 
 def _recognizer(args):
+    """(the recognizer to time, whether it has random weights: no model given and none bundled)."""
     from .cli import _load_recognizer
     from .recognizer import DEFAULT_MODEL, Recognizer
 
     if args.model or args.encoder or DEFAULT_MODEL.exists():
-        return _load_recognizer(args)
+        return _load_recognizer(args), False
     from .alphabet import Alphabet
 
     print("no model given and no bundled model: timing the original architecture (5,991 classes) with "
           "random weights on noise images", file=sys.stderr)
-    args.random_weights = True
     return Recognizer(decoder_model(), Alphabet("".join(chr(0x4E00 + i) for i in range(5989))),
-                      device=args.device, precision=args.precision)
+                      device=args.device, precision=args.precision), True
 
 
 def _case_list(args) -> list[tuple]:
@@ -376,10 +365,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)
-    rec = _recognizer(args)
+    rec, random_weights = _recognizer(args)
     device = rec.device
-    images = _bench_images(args, rec) if "end-to-end" in args.suites else []
-    dec_model = decoder_model(rec.model.num_classes, rec.config.replace(max_decode_len=args.steps), device)
+    images = _bench_images(args, rec, random_weights) if "end-to-end" in args.suites else []
+    dec_model = (decoder_model(rec.model.num_classes, rec.config.replace(max_decode_len=args.steps), device)
+                 if "decoder" in args.suites else None)
     results, original_texts = [], None
     for suite, provider, beam, batch in tqdm(_case_list(args), desc="bench", unit="case"):
         try:
@@ -392,7 +382,8 @@ def run(args: argparse.Namespace) -> int:
         except Unavailable as e:
             tqdm.write(f"skipped {suite} {provider} beam={beam} batch={batch}: {e}")
             continue
-        stats = measure(fn, min_time=args.min_time)
+        last = []
+        stats = measure(fn, min_time=args.min_time, outputs=last)
         params = {"provider": provider} if provider == "original" else {"provider": provider, "beam": beam,
                                                                           "batch": batch}
         if suite == "decoder":
@@ -402,7 +393,7 @@ def run(args: argparse.Namespace) -> int:
             group = f"end to end, {len(images)} lines, {rec.config.attention} attention"
         results.append(result(group, f"{suite}[{provider}-k{beam}-b{batch}]", params, stats, lines))
         if suite == "end-to-end" and beam == 1:  # the greedy outputs must not depend on the provider
-            out = fn()
+            out = last[0]
             texts = ([rec.alphabet.decode(o.tokens[0, : int(o.lengths[0])].tolist()) for o in out]
                      if provider == "original" else [r.text for r in out])
             if provider == "original":

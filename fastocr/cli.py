@@ -54,10 +54,7 @@ def cmd_recognize(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        rec = _load_recognizer(args)
-    except ValueError as e:  # e.g. fp16 without CUDA
-        raise FastOCRError(str(e)) from e
+    rec = _load_recognizer(args)
     paths = _expand_inputs(args.images)
     if not paths:
         print("fastocr recognize: no image files found in the given paths", file=sys.stderr)
@@ -159,25 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     from . import bench, distributed, evaluate, synth, train
 
-    p = sub.add_parser("bench", help="measure decoding and end-to-end speed on this machine")
-    bench.add_arguments(p)
-    p.set_defaults(func=bench.run)
-
-    p = sub.add_parser("ray-recognize", help="recognise many images with Ray Data (resumable)")
-    distributed.add_arguments(p)
-    p.set_defaults(func=distributed.run)
-
-    p = sub.add_parser("eval", help="measure accuracy on a labelled list")
-    evaluate.add_arguments(p)
-    p.set_defaults(func=evaluate.run)
-
-    p = sub.add_parser("train", help="train a recognizer (label lists and/or synthetic lines)")
-    train.add_arguments(p)
-    p.set_defaults(func=train.run)
-
-    p = sub.add_parser("synth", help="render a synthetic text-line dataset")
-    synth.add_arguments(p)
-    p.set_defaults(func=synth.run)
+    for name, module, help_text in (
+        ("bench", bench, "measure decoding and end-to-end speed on this machine"),
+        ("ray-recognize", distributed, "recognise many images with Ray Data (resumable)"),
+        ("eval", evaluate, "measure accuracy on a labelled list"),
+        ("train", train, "train a recognizer (label lists and/or synthetic lines)"),
+        ("synth", synth, "render a synthetic text-line dataset"),
+    ):  # each module holds its options (add_arguments) and its command (run)
+        p = sub.add_parser(name, help=help_text)
+        module.add_arguments(p)
+        p.set_defaults(func=module.run)
     return parser
 
 

@@ -18,6 +18,10 @@ class ImageError(FastOCRError, ValueError):
         super().__init__(f"{source}: {reason}")
 
 
+class OptionError(FastOCRError, ValueError):
+    """An engine option is out of range or cannot run on this device (e.g. fp16 on a CPU)."""
+
+
 class ModelFileError(FastOCRError, ValueError):
     """A model or checkpoint file is missing, corrupt, unsafe, or does not match the architecture/alphabet."""
 

@@ -7,7 +7,6 @@ import json
 import sys
 
 from .data import read_label_list
-from .errors import FastOCRError
 from .metrics import score
 
 
@@ -35,10 +34,7 @@ def run(args: argparse.Namespace) -> int:
     items = read_label_list(args.list)
     if args.limit:
         items = items[: args.limit]
-    try:
-        rec = Recognizer.load(args.model, device=args.device, precision=args.precision)
-    except ValueError as e:  # e.g. fp16 without CUDA
-        raise FastOCRError(str(e)) from e
+    rec = Recognizer.load(args.model, device=args.device, precision=args.precision)
     results = rec.recognize([p for p, _ in items], beam_size=args.beam_size, batch_size=args.batch_size,
                             progress=sys.stderr.isatty())
     report = score([r.text for r in results], [label for _, label in items])

@@ -129,8 +129,22 @@ def _load_kernels():
     return _kernels_module
 
 
+_forced_reference = False  # set by reference_ops(): the environment variable without touching the environment
+
+
 def _force_reference() -> bool:
-    return os.environ.get("FASTOCR_FORCE_REFERENCE", "0") == "1"
+    return _forced_reference or os.environ.get("FASTOCR_FORCE_REFERENCE", "0") == "1"
+
+
+@contextlib.contextmanager
+def reference_ops():
+    """Routes the decoder-step ops to their references for the duration (e.g. to time the eager step)."""
+    global _forced_reference
+    previous, _forced_reference = _forced_reference, True
+    try:
+        yield
+    finally:
+        _forced_reference = previous
 
 
 # Kernels measured slower than their reference on a GPU run only when named in FASTOCR_TRITON_OPT_IN

@@ -18,10 +18,10 @@ from . import _ext, beam, checkpoint
 from .alphabet import EOS_TOKEN, Alphabet
 from .config import ModelConfig
 from .decode import greedy_decode
-from .errors import FastOCRError, ImageError
+from .errors import FastOCRError, ImageError, OptionError
 from .model import OCRModel
 from .preprocess import ImageInput, describe, load_rgb, padded_width, resize_line, to_batch
-from .reference import AttnStep, GreedyOutput, Hypothesis, beam_search_ref, greedy_decode_ref
+from .reference import AttnStep, Hypothesis, beam_search_ref, greedy_decode_ref
 
 DEFAULT_MODEL = Path(__file__).parent / "data" / "default.safetensors"
 
@@ -83,9 +83,9 @@ _PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.floa
 
 def _precision_dtype(precision: str, device: torch.device) -> torch.dtype:
     if precision not in _PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
+        raise OptionError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
     if precision == "fp16" and device.type != "cuda":
-        raise ValueError("precision='fp16' needs a CUDA device (CPUs run fp16 convolutions slowly); use 'bf16'")
+        raise OptionError("precision='fp16' needs a CUDA device (CPUs run fp16 convolutions slowly); use 'bf16'")
     return _PRECISIONS[precision]
 
 
@@ -147,7 +147,7 @@ class Recognizer:
         self.channels_last = channels_last
         self.encoder_batch = encoder_batch or (8 if self.device.type == "cpu" else None)
         if memory_budget_mb is not None and memory_budget_mb <= 0:
-            raise ValueError(f"memory_budget_mb must be > 0, got {memory_budget_mb}")
+            raise OptionError(f"memory_budget_mb must be > 0, got {memory_budget_mb}")
         self.memory_budget_mb = memory_budget_mb
         self._oom_cap: int | None = None  # the largest batch that fitted after a CUDA out-of-memory error
 
@@ -352,10 +352,8 @@ class Recognizer:
                 + self._decode_splitting_on_oom(batch[half:], widths[half:], args))
 
     def _run_encoder(self, batch: torch.Tensor) -> torch.Tensor:
-        """Encoder outputs [T, B, H], ``encoder_batch`` lines at a time, NHWC if ``channels_last``."""
-        x = batch.to(self.device, self.dtype)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        """Encoder outputs [T, B, H], ``encoder_batch`` lines at a time."""
+        x = batch.to(self.device, self.dtype)  # keeps to_batch's NHWC layout
         step = self.encoder_batch or x.shape[0]
         if step >= x.shape[0]:
             return self.model.encoder(x)
@@ -386,8 +384,7 @@ class Recognizer:
         if beam_size == 1 and constraint is None:
             greedy = greedy_decode_ref if use_reference() else greedy_decode
             out = greedy(step, B, max_len, device=self.device)
-            # one host copy per batch: per-line reads of CUDA tensors cost a sync each (~5 per line)
-            out = GreedyOutput(out.tokens.cpu(), out.token_logprobs.cpu(), out.lengths.cpu(), out.confidence.cpu())
+            out = out.cpu()  # one host copy per batch: per-line reads of CUDA tensors cost a sync each
             return [self._from_greedy(out, b) for b in range(B)]
         args = (step, B, beam_size, max_len, num_hypotheses, length_penalty)
         if isinstance(constraint, tuple):

@@ -175,6 +175,9 @@ class GreedyOutput:
     lengths: torch.Tensor
     confidence: torch.Tensor
 
+    def cpu(self) -> GreedyOutput:
+        return GreedyOutput(self.tokens.cpu(), self.token_logprobs.cpu(), self.lengths.cpu(), self.confidence.cpu())
+
 
 def greedy_decode_ref(step: StepFn, batch_size: int, max_len: int, device=None) -> GreedyOutput:
     """Batched greedy decoding with per-line EOS; stops when every line has emitted EOS or after max_len steps.

@@ -117,6 +117,12 @@ def find_fonts(script: str = "latin", roots: Sequence[Path | str] | None = None)
     return list(found)
 
 
+@functools.lru_cache(maxsize=4)
+def load_words(path: Path | str) -> tuple[str, ...]:
+    """A vocabulary file's whitespace-separated words (read once per path: training and validation share it)."""
+    return tuple(Path(path).read_text(encoding="utf-8").split())
+
+
 def load_charset(path: Path | str) -> str:
     """Reads an alphabet file in the original format: one character per line.
 
@@ -137,7 +143,7 @@ class TextSampler:
         max_len: Maximum sample length in characters.
     """
 
-    def __init__(self, charset: str, seed: int, words: list[str] | None = None,
+    def __init__(self, charset: str, seed: int, words: Sequence[str] | None = None,
                  max_len: int = 24) -> None:
         if max_len < 1:
             raise ValueError("max_len must be >= 1")
@@ -398,7 +404,7 @@ class SyntheticLines(torch.utils.data.Dataset):
     """
 
     def __init__(self, charset: str, length: int, seed: int = 0, fonts: list[Path] | None = None,
-                 words: list[str] | None = None, augment: bool = True, height: int = 32,
+                 words: Sequence[str] | None = None, augment: bool = True, height: int = 32,
                  max_len: int = 24) -> None:
         if seed < 0:
             raise ValueError("seed must be >= 0")
@@ -518,7 +524,7 @@ def run(args: argparse.Namespace) -> int:
     """Runs ``fastocr synth``; returns the process exit code."""
     try:
         charset = ASCII_CHARSET if args.charset == "ascii" else load_charset(args.charset)
-        words = Path(args.words).read_text(encoding="utf-8").split() if args.words else None
+        words = list(load_words(args.words)) if args.words else None
         fonts = None
         if args.fonts:
             script = "cjk" if TextSampler(charset, 0).is_cjk else "latin"

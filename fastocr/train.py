@@ -47,24 +47,18 @@ def init_weights(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-def seq2seq_loss(model: OCRModel, images: torch.Tensor, targets: torch.Tensor, teacher_forcing: bool,
-                 widths: torch.Tensor | None = None, enc: torch.Tensor | None = None,
-                 lengths: torch.Tensor | None = None):
+def seq2seq_loss(model: OCRModel, enc: torch.Tensor, lengths: torch.Tensor | None, targets: torch.Tensor,
+                 teacher_forcing: bool) -> torch.Tensor:
     """Summed token NLL over the line (EOS included, padding ignored), averaged over the batch.
 
     Args:
-        images: (B, 3, 32, W) float.
+        enc: (T, B, H) encoder outputs; lengths: (B,) their valid columns (variable-width models) or None.
         targets: (L + 2, B) int64: SOS, ids, EOS, then PAD_TARGET.
-        widths: (B,) int64 line widths before padding (variable-width models).
-        enc, lengths: the encoder outputs [T, B, H] and their valid columns, when the caller has them.
     """
-    if enc is None:
-        enc = model.encoder(images)  # [T, B, H]
-        lengths = model.encoder_lengths(widths, enc.shape[0]) if widths is not None else None
     memory = model.decoder.memory(enc, lengths)
-    B = images.shape[0]
-    hidden = model.decoder.init_hidden(B, images.device)
-    tokens, loss = targets[0], images.new_zeros(())
+    B = enc.shape[1]
+    hidden = model.decoder.init_hidden(B, enc.device)
+    tokens, loss = targets[0], enc.new_zeros((), dtype=torch.float32)
     for t in range(1, targets.shape[0]):
         logp, hidden, _ = model.decoder(tokens, hidden, memory)  # [B, V]
         loss = loss + F.nll_loss(logp.float(), targets[t], ignore_index=PAD_TARGET, reduction="sum")
@@ -138,7 +132,7 @@ class _LossModule(nn.Module):
     def forward(self, images, targets, teacher_forcing: bool, widths=None):
         enc = self.model.encoder(images)
         lengths = self.model.encoder_lengths(widths, enc.shape[0]) if widths is not None else None
-        s2s = seq2seq_loss(self.model, images, targets, teacher_forcing, widths, enc=enc, lengths=lengths)
+        s2s = seq2seq_loss(self.model, enc, lengths, targets, teacher_forcing)
         if self.ctc_head is None:
             return s2s, s2s
         return s2s + self.ctc_weight * ctc_loss(self.ctc_head, enc, targets, lengths), s2s
@@ -195,11 +189,13 @@ def _teacher_forcing(args, step: int) -> bool:
     return random.Random(args.seed * 7919 + step).random() < args.teacher_forcing
 
 
-def _words(args) -> list[str] | None:
+def _words(args) -> tuple[str, ...] | None:
+    from .synth import load_words
+
     if not args.words:
         return None
     try:
-        return Path(args.words).read_text(encoding="utf-8").split()
+        return load_words(args.words)
     except (OSError, UnicodeDecodeError) as e:
         raise FastOCRError(f"--words {args.words}: cannot read the vocabulary ({e})") from e
 
