@@ -129,12 +129,13 @@ class Recognizer:
         Args:
             model, alphabet: what ``load`` / ``from_original`` read from files.
             device: "cpu", "cuda", ... (default: CUDA when available).
-            precision: "fp32" (identical to the original), "bf16" (CUDA, or CPUs with native bf16: about 2x
-                faster encoder on CPU, texts may differ in rare close calls) or "fp16" (CUDA only). Casts the
+            precision: "fp32" (identical to the original), "bf16" (CUDA, or CPUs with native bf16: 1.9x
+                faster CNN on CPU, texts may differ in rare close calls) or "fp16" (CUDA only). Casts the
                 model's weights.
-            channels_last: feed the CNN NHWC images (1.6x faster convolutions on CPU, the same results).
+            channels_last: feed the CNN NHWC images (1.5x faster convolutions on CPU, the same texts).
             encoder_batch: lines per encoder pass; the decoder still runs the whole batch. Default: 8 on CPU
-                (the CNN's working set stays in cache: 6.8 vs 14.4 ms per line at 64), all on CUDA.
+                (the CNN's working set stays in cache: with NHWC, 6.7 vs 9.3 ms per line at 64;
+                benchmarks/bench_encoder.py), all on CUDA.
             memory_budget_mb: caps the lines per batch so that the estimated activation memory of a batch
                 (``batch_bytes``) stays under this budget.
         """
