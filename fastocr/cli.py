@@ -1,4 +1,4 @@
-"""The ``fastocr`` command line: recognize, convert, info, bench, eval, train, synth, ray-recognize."""
+"""The ``fastocr`` command line: recognize, convert, info, bench, eval, train, synth, split, ray-recognize."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_info)
 
-    from . import bench, distributed, evaluate, synth, train
+    from . import bench, data, distributed, evaluate, synth, train
 
     for name, module, help_text in (
         ("bench", bench, "measure decoding and end-to-end speed on this machine"),
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("eval", evaluate, "measure accuracy on a labelled list"),
         ("train", train, "train a recognizer (label lists and/or synthetic lines)"),
         ("synth", synth, "render a synthetic text-line dataset"),
+        ("split", data, "split a label list into training and held-out parts"),
     ):  # each module holds its options (add_arguments) and its command (run)
         p = sub.add_parser(name, help=help_text)
         module.add_arguments(p)

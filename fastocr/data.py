@@ -1,14 +1,20 @@
-"""Labelled line lists (the original ``path label`` format and TSV) and the training batch collation."""
+"""Labelled line lists (the original ``path label`` format and TSV), their splits, and the training batch
+collation."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import random
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.utils.data
 
 from .alphabet import EOS_TOKEN, SOS_TOKEN, Alphabet
+from .augment import jitter_crop
+from .checkpoint import atomic_write_bytes
 from .errors import FastOCRError
 from .preprocess import ImageInput, load_rgb, padded_width, resize_line, to_batch
 
@@ -49,6 +55,89 @@ class LabelledLines(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> tuple[ImageInput, str]:
         return self.items[i]
+
+
+class AugmentedLines(torch.utils.data.Dataset):
+    """``variants`` augmented copies of each line of ``lines``: item ``i`` is line ``i % len(lines)`` cut
+    and degraded as ``augment.jitter_crop`` does, with randomness fixed by ``(seed, i)``.
+
+    A training sampler drawing uniformly from the whole range sees each real line under ever new
+    augmentations, and a resumed run sees the same ones.
+    """
+
+    def __init__(self, lines: torch.utils.data.Dataset, seed: int, variants: int = 2**20):
+        self.lines, self.seed, self.variants = lines, seed, variants
+
+    def __len__(self) -> int:
+        return len(self.lines) * self.variants
+
+    def __getitem__(self, i: int) -> tuple[ImageInput, str]:
+        image, label = self.lines[i % len(self.lines)]
+        try:
+            rgb = load_rgb(image, str(image))
+        except FastOCRError:
+            return image, label  # Collate drops it and counts it, as an unaugmented bad file
+        return jitter_crop(rgb, np.random.default_rng([self.seed, i])), label
+
+
+def split_items(items: list, sizes: dict[str, int], seed: int = 0) -> dict[str, list]:
+    """Shuffles ``items`` with ``seed`` and deals out ``sizes[name]`` items per part; the rest is ``"train"``.
+
+    Each part keeps the list's order, so a part is the same list whatever the other parts' sizes
+    (for the same total held out).
+    """
+    if "train" in sizes:
+        raise FastOCRError("'train' is the name of the remainder; give held-out parts other names")
+    if any(n < 0 for n in sizes.values()) or sum(sizes.values()) > len(items):
+        raise FastOCRError(f"cannot hold out {sum(sizes.values())} of {len(items)} items")
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    parts, at = {}, 0
+    for name, n in sizes.items():
+        parts[name] = [items[i] for i in sorted(order[at : at + n])]
+        at += n
+    parts["train"] = [items[i] for i in sorted(order[at:])]
+    return parts
+
+
+def write_label_list(path: Path, items: list[tuple[str, str]]) -> None:
+    """Writes ``path<TAB>label`` lines atomically, with absolute image paths (the list may live anywhere)."""
+    text = "".join(f"{os.path.abspath(img)}\t{label}\n" for img, label in items)
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _held_out(value: str) -> tuple[str, int]:
+    name, sep, n = value.partition("=")
+    if not sep or not name or not n.isdigit():
+        raise argparse.ArgumentTypeError(f"expected NAME=COUNT, e.g. test=1000, got {value!r}")
+    return name, int(n)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = ("Split a label list at random (fixed by --seed) into held-out parts and a training part, "
+                     "written as OUT/NAME.tsv and OUT/train.tsv with absolute image paths. Fine-tune on "
+                     "train.tsv, pick checkpoints on a validation part, and report only a part never used.")
+    p.epilog = ("example:\n  fastocr split ../shared/data/real_dev/labels.tsv --out splits/real_dev "
+                "--hold-out test=1000 --hold-out val=200")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("list", metavar="LIST", help="label list ('path<TAB>label' or 'path label' lines)")
+    p.add_argument("--out", required=True, help="folder for the split lists")
+    p.add_argument("--hold-out", type=_held_out, action="append", required=True, metavar="NAME=COUNT",
+                   help="a held-out part of COUNT items (repeatable); the rest is train")
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffle (default 0)")
+
+
+def run(args: argparse.Namespace) -> int:
+    sizes = dict(args.hold_out)
+    if len(sizes) < len(args.hold_out):
+        raise FastOCRError("--hold-out names must differ")
+    parts = split_items(read_label_list(args.list), sizes, args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, items in parts.items():
+        write_label_list(out / f"{name}.tsv", items)
+        print(f"{out / name}.tsv: {len(items)} lines")
+    return 0
 
 
 class Collate:

@@ -24,6 +24,8 @@ import torch.utils.data
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
+from .augment import degrade
+
 #: The 95 printable ASCII characters including space, in ``string.printable`` order.
 ASCII_CHARSET = "".join(c for c in string.printable if c == " " or not c.isspace())
 #: System font roots; a module constant so that tests and embedders can override it.
@@ -367,25 +369,7 @@ def render_line(text: str, font_path: Path, rng: np.random.Generator, height: in
     bg = _background(rng, w, h)
     a = alpha[..., None].astype(np.float32) / 255.0
     img = bg * (1.0 - a) + _text_colour(rng, bg) * a
-    if augment:
-        if rng.random() < 0.15:  # low-resolution capture
-            f = rng.uniform(0.5, 0.8)
-            small = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))),
-                               interpolation=cv2.INTER_AREA)
-            img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-        if rng.random() < 0.3:
-            sigma = rng.uniform(0.3, 1.1) * size / height
-            img = cv2.GaussianBlur(img, (0, 0), sigma)
-        if rng.random() < 0.4:
-            img = (img - 128.0) * rng.uniform(0.6, 1.3) + 128.0 + rng.uniform(-40, 40)
-        if rng.random() < 0.35:
-            img = img + rng.standard_normal(img.shape, dtype=np.float32) * rng.uniform(2, 12)
-    out = np.clip(img, 0, 255).astype(np.uint8)
-    if augment and rng.random() < 0.3:
-        # Channel order is irrelevant: the same order goes in and comes out.
-        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(20, 91))])
-        if ok:
-            out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    out = degrade(img, rng, blur_scale=size / height) if augment else np.clip(img, 0, 255).astype(np.uint8)
     return Image.fromarray(np.ascontiguousarray(out), "RGB")
 
 

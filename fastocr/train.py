@@ -29,7 +29,7 @@ from tqdm import tqdm
 from .alphabet import Alphabet
 from .checkpoint import atomic_write_bytes, save_model
 from .config import ModelConfig
-from .data import PAD_TARGET, Collate, LabelledLines, read_label_list
+from .data import PAD_TARGET, AugmentedLines, Collate, LabelledLines, read_label_list
 from .errors import FastOCRError, ModelFileError
 from .metrics import score
 from .model import OCRModel
@@ -170,10 +170,15 @@ def _check_ranks_in_sync(model: nn.Module, world: int) -> None:
         print(f"weights identical on all {world} ranks (sha256 {digests[0][:16]})", file=sys.stderr)
 
 
-def warm_start(model: OCRModel, path: str) -> int:
-    """Copies every weight of ``path`` (a model file or a training checkpoint) whose name and shape match."""
+def warm_start(model: OCRModel, path: str, ctc_head: nn.Module | None = None) -> int:
+    """Copies every weight of ``path`` (a model file or a training checkpoint) whose name and shape match,
+    and a training checkpoint's CTC head into ``ctc_head`` when both have one of the same shape."""
     if str(path).endswith(".pt"):
-        weights = torch.load(path, map_location="cpu", weights_only=True)["model"]
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        weights = ck["model"]
+        head = ck.get("ctc_head")
+        if ctc_head is not None and head and all(v.shape == ctc_head.state_dict()[k].shape for k, v in head.items()):
+            ctc_head.load_state_dict(head)
     else:
         from safetensors.torch import load_file
 
@@ -204,6 +209,8 @@ def _dataset(args, alphabet: Alphabet):
     from .synth import SyntheticLines
 
     parts = [LabelledLines(p) for p in args.train_list]
+    if args.augment_lists:
+        parts = [AugmentedLines(p, seed=args.seed + k) for k, p in enumerate(parts)]
     n_list = sum(len(p) for p in parts)
     if args.synth:
         parts.append(SyntheticLines(alphabet.chars, 2**62, seed=args.seed, max_len=args.max_label_len,
@@ -211,6 +218,12 @@ def _dataset(args, alphabet: Alphabet):
     if not parts:
         raise FastOCRError("nothing to train on: give --train-list files and/or --synth")
     return torch.utils.data.ConcatDataset(parts), n_list
+
+
+def val_set_name(path: str) -> str:
+    """A validation list's name in the log: its file name, or its folder's for ``labels.*`` files."""
+    p = Path(path)
+    return (p.parent.name or p.stem) if p.stem == "labels" else p.stem
 
 
 def _validation_sets(args, alphabet: Alphabet) -> dict[str, list]:
@@ -223,7 +236,7 @@ def _validation_sets(args, alphabet: Alphabet) -> dict[str, list]:
         sets["synth"] = [held_out[i] for i in range(len(held_out))]
     for path in args.val_list:
         items = read_label_list(path)
-        sets[Path(path).parent.name or Path(path).stem] = items[: args.val_size]
+        sets[val_set_name(path)] = items[: args.val_size]
     return sets
 
 
@@ -334,7 +347,7 @@ class _Run:
             row.update({f"{name}_exact": m["exact"], f"{name}_exact_alnum_ci": m["exact_alnum_ci"],
                         f"{name}_cer": m["cer"]})
         self.model.train()
-        primary = row.get(f"{next(iter(self.val_sets))}_exact", 0.0) if self.val_sets else 0.0
+        primary = row.get(f"{self.args.best_on or next(iter(self.val_sets))}_exact", 0.0) if self.val_sets else 0.0
         tqdm.write(f"step {step}: " + ", ".join(f"{k}={v:.4f}" for k, v in row.items() if "_" in k))
         if primary > best:
             best = primary
@@ -347,6 +360,8 @@ def train(args: argparse.Namespace) -> Path:
     """Runs (or resumes) training; returns the path of the best model file."""
     from .synth import ASCII_CHARSET
 
+    if not 0.0 < args.list_fraction <= 1.0:
+        raise FastOCRError(f"--list-fraction {args.list_fraction}: must be in (0, 1]")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".*.tmp"):  # a write cut short by a kill; the file it was replacing is intact
@@ -386,11 +401,11 @@ def train(args: argparse.Namespace) -> Path:
         if lead:
             print(f"resumed from {latest} at step {step} (best {best:.4f})", file=sys.stderr)
     elif args.init_from:
-        n = warm_start(model, args.init_from)
+        n = warm_start(model, args.init_from, loss_module.ctc_head)
         print(f"initialised {n} of {len(model.state_dict())} tensors from {args.init_from}", file=sys.stderr)
     dataset, n_list = _dataset(args, alphabet)
     sampler = ResumableSampler(n_list, args.synth, args.seed, start=step * args.batch_size * world,
-                               rank=rank, world=world)
+                               list_fraction=args.list_fraction, rank=rank, world=world)
     loss_fn = loss_module
     if world > 1:
         loss_fn = nn.parallel.DistributedDataParallel(loss_fn, device_ids=[device.index] if device.type == "cuda" else None)
@@ -402,6 +417,8 @@ def train(args: argparse.Namespace) -> Path:
         generator=torch.Generator().manual_seed(args.seed),  # keeps the global RNG (dropout) resumable
     )
     val_sets = _validation_sets(args, alphabet) if lead else {}
+    if lead and args.best_on and args.best_on not in val_sets:
+        raise FastOCRError(f"--best-on {args.best_on}: no such validation set (have: {', '.join(val_sets) or 'none'})")
     use_amp = args.amp and _bf16_is_fast(device)
     log_path = out / "log.csv"
     fields = ["step", "loss", "seconds"] + [f"{n}_{m}" for n in val_sets for m in ("exact", "exact_alnum_ci", "cer")]
@@ -454,6 +471,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also train on synthetic lines rendered on the fly (default: on)")
     p.add_argument("--val-list", action="append", default=[], help="label list to validate on (repeatable)")
     p.add_argument("--val-size", type=int, default=500, help="items per validation set (default 500)")
+    p.add_argument("--best-on", default=None, metavar="NAME",
+                   help="validation set whose exact match picks best.pt: 'synth', or a --val-list's name (its "
+                        "file name, or its folder's for labels.tsv) (default: the first set)")
+    p.add_argument("--list-fraction", type=float, default=0.5,
+                   help="with --train-list and --synth: share of lines drawn from the lists (default 0.5)")
+    p.add_argument("--augment-lists", action=argparse.BooleanOptionalAction, default=True,
+                   help="re-cut and degrade list images at random (rotation, margins, blur, noise, JPEG), so a "
+                        "small real set is not learnt by heart (default: on)")
     p.add_argument("--charset", default="ascii", help="'ascii' (95 printable) or an alphabet file (default ascii)")
     p.add_argument("--attention", choices=["slot", "additive"], default="slot",
                    help="slot: the original fixed-width model; additive: variable-width lines (default slot)")

@@ -1,0 +1,138 @@
+"""Fine-tuning on a small real set: splitting a label list, augmenting its crops, mixing it with synthetic lines."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from test_train import _args
+
+from fastocr.augment import degrade, jitter_crop
+from fastocr.cli import main
+from fastocr.data import AugmentedLines, LabelledLines, read_label_list, split_items
+from fastocr.errors import FastOCRError
+from fastocr.train import ResumableSampler, train, val_set_name
+
+pytest.importorskip("matplotlib")
+
+
+def _line(path, text="HELLO", size=(90, 30)):
+    img = Image.new("RGB", size, (240, 240, 240))
+    img.paste((20, 20, 20), (10, 8, 10 + 12 * len(text), 22))
+    img.save(path)
+    return path
+
+
+def _list(tmp_path, n):
+    rows = [f"{_line(tmp_path / f'{i}.png').name}\tw{i}\n" for i in range(n)]
+    (tmp_path / "labels.tsv").write_text("".join(rows))
+    return tmp_path / "labels.tsv"
+
+
+def test_split_is_disjoint_complete_and_fixed_by_the_seed():
+    items = [(f"{i}.png", str(i)) for i in range(50)]
+    parts = split_items(items, {"test": 20, "val": 5}, seed=3)
+    assert [len(parts[k]) for k in ("test", "val", "train")] == [20, 5, 25]
+    assert sorted(i for part in parts.values() for i in part) == sorted(items)
+    assert parts == split_items(items, {"test": 20, "val": 5}, seed=3)
+    assert parts["test"] != split_items(items, {"test": 20, "val": 5}, seed=4)["test"]
+    assert parts["test"] == sorted(parts["test"], key=items.index)  # the list's order is kept
+    with pytest.raises(FastOCRError, match="cannot hold out 60 of 50"):
+        split_items(items, {"test": 60}, seed=0)
+    with pytest.raises(FastOCRError, match="remainder"):
+        split_items(items, {"train": 5}, seed=0)
+
+
+def test_split_command_writes_lists_that_read_back_anywhere(tmp_path, capsys):
+    src = _list(tmp_path, 12)
+    out = tmp_path / "elsewhere" / "split"
+    assert main(["split", str(src), "--out", str(out), "--hold-out", "test=4", "--hold-out", "val=3"]) == 0
+    parts = {k: read_label_list(out / f"{k}.tsv") for k in ("test", "val", "train")}
+    assert [len(v) for v in parts.values()] == [4, 3, 5]
+    assert sorted(i for part in parts.values() for i in part) == sorted(read_label_list(src))  # absolute paths: same items
+    assert all(Image.open(p).size == (90, 30) for p, _ in parts["test"])
+    assert "test.tsv: 4 lines" in capsys.readouterr().out
+    assert main(["split", str(src), "--out", str(out), "--hold-out", "test=40"]) == 2
+    with pytest.raises(SystemExit):
+        main(["split", str(src), "--out", str(out), "--hold-out", "test"])
+
+
+def test_degrade_and_jitter_are_fixed_by_the_seed_and_keep_the_text_visible():
+    img = np.full((32, 100, 3), 230, np.float32)
+    img[8:24, 10:90] = 20
+    a = degrade(img, np.random.default_rng(1))
+    assert a.dtype == np.uint8 and a.shape == img.shape
+    assert np.array_equal(a, degrade(img, np.random.default_rng(1)))
+    crops = [np.asarray(jitter_crop(img.astype(np.uint8), np.random.default_rng(s)), np.float32) for s in range(20)]
+    assert len({c.shape for c in crops}) > 1  # margins move
+    for c in crops:
+        h, w = c.shape[:2]
+        assert 26 <= h <= 38 and 94 <= w <= 106  # at most 8% of the height on each side
+        assert c[h // 2, w // 2].mean() < c[1].mean()  # dark text on a light ground survives
+    assert np.array_equal(crops[3], np.asarray(jitter_crop(img.astype(np.uint8), np.random.default_rng(3)), np.float32))
+
+
+def test_augmented_lines_cycle_the_list_with_new_augmentations(tmp_path):
+    lines = LabelledLines(_list(tmp_path, 3))
+    aug = AugmentedLines(lines, seed=0, variants=10)
+    assert len(aug) == 30
+    assert [aug[i][1] for i in (0, 1, 2, 3, 29)] == ["w0", "w1", "w2", "w0", "w2"]
+    a, b = np.asarray(aug[0][0]), np.asarray(aug[3][0])
+    assert a.shape != b.shape or not np.array_equal(a, b)  # the same line, augmented anew
+    assert np.array_equal(np.asarray(aug[3][0]), np.asarray(AugmentedLines(lines, seed=0, variants=10)[3][0]))
+    (tmp_path / "gone.tsv").write_text("gone.png\tx\n")
+    assert AugmentedLines(LabelledLines(tmp_path / "gone.tsv"), seed=0)[5] == ("gone.png", "x")  # Collate drops it
+
+
+def test_list_fraction_sets_the_share_of_list_lines():
+    s = ResumableSampler(n_list=100, has_synth=True, seed=0, list_fraction=0.3)
+    from_list = sum(s.index_at(n) < 100 for n in range(5000)) / 5000
+    assert abs(from_list - 0.3) < 0.03
+
+
+def test_val_set_names_and_best_on(tmp_path, monkeypatch):
+    import fastocr.train
+
+    assert val_set_name("data/real_dev/labels.tsv") == "real_dev"
+    assert val_set_name("splits/real_dev/val.tsv") == "val"
+    src = _list(tmp_path, 8)
+    main(["split", str(src), "--out", str(tmp_path / "s"), "--hold-out", "val=3"])
+    real_evaluate = fastocr.train.evaluate
+    # Scores that tell the sets apart (4 synthetic lines, 3 val lines), from a real evaluation's dict.
+    monkeypatch.setattr(fastocr.train, "evaluate", lambda m, a, items: {**real_evaluate(m, a, items),
+                                                                          "exact": len(items) / 100})
+    for best_on, expected in (("val", 0.03), ("synth", 0.04)):
+        run = tmp_path / best_on
+        train(_args(run, "--steps", "2", "--train-list", str(tmp_path / "s" / "train.tsv"),
+                    "--val-list", str(tmp_path / "s" / "val.tsv"), "--best-on", best_on))
+        rows = list(csv.DictReader((run / "log.csv").read_text().splitlines()))
+        assert float(rows[-1]["val_exact"]) == 0.03 and float(rows[-1]["synth_exact"]) == 0.04
+        assert torch.load(run / "best.pt", weights_only=True)["best"] == expected
+    with pytest.raises(FastOCRError, match="--best-on nope: no such validation set"):
+        train(_args(tmp_path / "run2", "--steps", "1", "--best-on", "nope"))
+    with pytest.raises(FastOCRError, match="--list-fraction"):
+        train(_args(tmp_path / "run3", "--steps", "1", "--list-fraction", "0"))
+
+
+def test_warm_start_from_a_training_checkpoint_takes_its_ctc_head(tmp_path):
+    from fastocr.train import warm_start
+
+    train(_args(tmp_path, "--steps", "1", "--ctc-weight", "0.5"))
+    ck = torch.load(tmp_path / "latest.pt", weights_only=True)
+    model = fastocr_model_like(ck)
+    head = torch.nn.Linear(model.config.hidden_size, model.num_classes)
+    assert warm_start(model, tmp_path / "latest.pt", head) == len(ck["model"])
+    assert torch.equal(head.weight, ck["ctc_head"]["weight"]) and torch.equal(head.bias, ck["ctc_head"]["bias"])
+    other = torch.nn.Linear(model.config.hidden_size, 7)  # another alphabet: the head is left as it was
+    before = other.weight.clone()
+    warm_start(model, tmp_path / "latest.pt", other)
+    assert torch.equal(other.weight, before)
+
+
+def fastocr_model_like(ck):
+    from fastocr.alphabet import Alphabet
+    from fastocr.config import ModelConfig
+    from fastocr.model import OCRModel
+
+    return OCRModel(ModelConfig.from_dict(ck["config"]), Alphabet(ck["alphabet"]).num_classes)
