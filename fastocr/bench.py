@@ -102,9 +102,12 @@ def end_to_end_workload(provider: str, recognizer, images: list, beam: int = 1,
     """Recognizes ``images`` from scratch (loading, preprocessing, encoder, decoder) with ``recognizer``.
 
     ``original`` repeats the original project's loop image by image: preprocess, encode and greedy-decode at
-    batch 1 with the reference ops; ``fastocr`` is ``recognizer.recognize`` (batched, width-sorted).
+    batch 1 with the reference ops; ``fastocr`` is ``recognizer.recognize`` (batched, width-sorted). For a
+    variable-width model the loop puts each line on the canvas fastocr gives it (the next multiple of the width
+    bucket) and masks the attention to its own columns, as fastocr does: the padded columns reach the features
+    through the backward LSTM, so the same input is compared.
     """
-    from .preprocess import load_rgb, resize_line, to_batch
+    from .preprocess import load_rgb, padded_width, resize_line, to_batch
 
     if provider == "original" and beam != 1:
         raise Unavailable("the original loop decodes greedily only")
@@ -118,9 +121,13 @@ def end_to_end_workload(provider: str, recognizer, images: list, beam: int = 1,
             out = []
             for i, image in enumerate(images):
                 line = resize_line(load_rgb(image, str(i)), cfg.img_height, cfg.img_width)
-                x = to_batch([line], cfg.img_height, line.shape[1] if cfg.variable_width else cfg.img_width)
+                bucket = cfg.width_bucket if cfg.variable_width else None
+                x = to_batch([line], cfg.img_height, padded_width(line.shape[1], cfg.img_width, bucket))
                 enc = orig_model.encoder(x.to(rec.device))
-                out.append(greedy_decode_ref(AttnStep(orig_model.decoder, enc), 1, cfg.max_decode_len, rec.device))
+                lengths = (orig_model.encoder_lengths(torch.tensor([line.shape[1]], device=rec.device), enc.shape[0])
+                           if bucket else None)  # attention stays on the line's own columns
+                step = AttnStep(orig_model.decoder, enc, lengths=lengths)
+                out.append(greedy_decode_ref(step, 1, cfg.max_decode_len, rec.device))
             return out
 
     def fast():
@@ -326,16 +333,18 @@ def _bench_images(args, rec, random_weights: bool) -> list:
 
 
 def _recognizer(args):
-    """(the recognizer to time, whether it has random weights: no model given and none bundled)."""
+    """(the recognizer to time, whether it has random weights: --random-weights, or no model given and none
+    bundled)."""
     from .cli import _load_recognizer
     from .recognizer import DEFAULT_MODEL, Recognizer
 
-    if args.model or args.encoder or DEFAULT_MODEL.exists():
+    if not args.random_weights and (args.model or args.encoder or DEFAULT_MODEL.exists()):
         return _load_recognizer(args), False
     from .alphabet import Alphabet
 
-    print("no model given and no bundled model: timing the original architecture (5,991 classes) with "
-          "random weights on noise images", file=sys.stderr)
+    if args.model or args.encoder:
+        raise FastOCRError("--random-weights times the original architecture: give no model with it")
+    print("timing the original architecture (5,991 classes) with random weights on noise images", file=sys.stderr)
     return Recognizer(decoder_model(), Alphabet("".join(chr(0x4E00 + i) for i in range(5989))),
                       device=args.device, precision=args.precision), True
 
@@ -437,6 +446,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", nargs="+", help="images (files or directories) for the end-to-end suite "
                    "(default: --count synthetic lines)")
     p.add_argument("--count", type=int, default=256, help="synthetic lines when no --images (default 256)")
+    p.add_argument("--random-weights", action="store_true",
+                   help="time the original architecture (slot attention, 5,991 classes) with random weights "
+                        "instead of the bundled model: every line runs all decode steps")
     p.add_argument("--suite", dest="suites", action="append", choices=["decoder", "end-to-end"],
                    help="which suite to run (repeatable; default both)")
     p.add_argument("--providers", type=lambda s: s.split(","), default=list(PROVIDERS),

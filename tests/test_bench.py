@@ -80,3 +80,23 @@ def test_cli_rejects_bad_lists(capsys):
         main(["bench", "--beams", "0,5"])
     assert "positive integers" in capsys.readouterr().err
     assert main(["bench", "--providers", "warp", "--report", "x"]) == 2
+
+
+def test_end_to_end_with_the_bundled_model_matches_the_batch_1_loop(tmp_path):
+    # Lines of many widths: each is fed to the loop on the canvas fastocr gives it, so texts must agree.
+    out = tmp_path / "b.json"
+    assert main(["bench", "--suite", "end-to-end", "--count", "24", "--beams", "1", "--batches", "8",
+                 "--min-time", "0", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert "additive attention" in doc["benchmarks"][0]["group"]
+    assert [r["extra_info"]["identical_to_original"] for r in doc["benchmarks"] if r["params"]["provider"] ==
+            "fastocr"] == [True]
+
+
+def test_random_weights_time_the_original_architecture(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    assert main(["bench", "--random-weights", "--suite", "decoder", "--providers", "reference", "--beams", "1",
+                 "--batches", "2", "--steps", "2", "--min-time", "0", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["benchmarks"][0]["group"] == "decoder, 2 steps, 5991 classes"
+    assert main(["bench", "--random-weights", "--model", "x.safetensors", "--out", str(out)]) == 2
+    assert "give no model" in capsys.readouterr().err
