@@ -1,8 +1,9 @@
-"""Memory: peak RSS of recognition, and no growth over 10,000 recognitions (CPU).
+"""Memory: peak RSS of recognition, and no growth over 10,000 recognitions (CPU; and CUDA when present).
 
 Run: python -m pytest -o addopts= benchmarks/bench_memory.py -s
-Prints the RSS after the first 1,000 and after 10,000 recognitions; fails if it grew by more than 50 MiB
-(allocator noise; a leak of one 32x280 float image per call alone would be 3.4 GB).
+Prints the RSS (and on CUDA the allocated and peak device memory) after the first 1,000 and after 10,000
+recognitions; fails if either grew by more than 50 MiB (allocator noise; a leak of one 32x280 float image per
+call alone would be 3.4 GB).
 """
 
 import os
@@ -24,18 +25,28 @@ def rss() -> int:
 
 
 @pytest.mark.parametrize("calls", [10_000])
-def test_no_rss_growth(calls):
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_no_memory_growth(calls, device):
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
     torch.manual_seed(0)
     rec = Recognizer(OCRModel(ModelConfig(attention="additive", img_width=400, max_decode_len=8), 97),
-                     Alphabet(ASCII_CHARSET), device="cpu")
+                     Alphabet(ASCII_CHARSET), device=device)
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (32, int(w), 3), dtype=np.uint8) for w in rng.integers(16, 200, 64)]
+    cuda = device == "cuda"
     for i in range(calls):
         rec.recognize([images[i % 64]])
         if i == 999:
             after_1k = rss()
+            cuda_after_1k = torch.cuda.memory_allocated() if cuda else 0
     grown = rss() - after_1k
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nRSS after 1,000 calls {after_1k / 2**20:.1f} MiB, growth to {calls:,}: {grown / 2**20:+.1f} MiB, "
-          f"peak {peak:.0f} MiB")
+    print(f"\n{device}: RSS after 1,000 calls {after_1k / 2**20:.1f} MiB, growth to {calls:,}: "
+          f"{grown / 2**20:+.1f} MiB, peak {peak:.0f} MiB")
     assert grown < 50 * 2**20
+    if cuda:
+        cuda_grown = torch.cuda.memory_allocated() - cuda_after_1k
+        print(f"CUDA allocated after 1,000 calls {cuda_after_1k / 2**20:.1f} MiB, growth to {calls:,}: "
+              f"{cuda_grown / 2**20:+.1f} MiB, peak {torch.cuda.max_memory_allocated() / 2**20:.1f} MiB")
+        assert cuda_grown < 50 * 2**20

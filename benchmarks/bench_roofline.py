@@ -6,7 +6,6 @@ counted with torch's FlopCounterMode (a multiply-add is 2 FLOPs).
 Run: python -m pytest -o addopts= benchmarks/bench_roofline.py --benchmark-enable --benchmark-columns=median
 """
 
-import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
