@@ -32,9 +32,14 @@ ASCII_CHARSET = "".join(c for c in string.printable if c == " " or not c.isspace
 SYSTEM_FONT_DIRS: tuple[Path, ...] = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 
 _FONT_SUFFIXES = {".ttf", ".otf", ".ttc"}
+# Math fonts have huge line metrics and would give odd crops; hairline strokes vanish at 32 px.
+_SKIP_FONTS = ("math", "hairline", "thin")
 # (file-name patterns for system dirs, probe characters, Debian packages)
 _SCRIPTS = {
-    "latin": (("dejavu*", "liberation*"), "Aa0", "fonts-dejavu-core fonts-liberation2"),
+    # Core: DejaVu, Liberation. More families (serif, condensed, heavy, rounded, one script) make the crops more
+    # like signs and print; symbol and dingbat fonts, and hairline weights that blur away, are left out.
+    "latin": (("dejavu*", "liberation*", "nimbus*", "urw*", "c059-*", "p052-*", "z003-*", "free*", "roboto*",
+               "opensans-*", "lato-*", "cantarell-*", "carlito-*"), "Aa0", "fonts-dejavu-core fonts-liberation2"),
     "cjk": (("wqy-zenhei*", "noto*cjk*"), "中文字", "fonts-wqy-zenhei (or fonts-noto-cjk)"),
 }
 _MONTHS = ("January February March April May June July August September October "
@@ -108,8 +113,8 @@ def find_fonts(script: str = "latin", roots: Sequence[Path | str] | None = None)
     found: dict[Path, None] = {}
     for root, pats in searches:
         for path in _font_files(root, pats):
-            # Math fonts have huge line metrics and would give odd crops.
-            if "math" not in path.name.lower() and all(has_glyph(str(path), c) for c in probe):
+            name = path.name.lower()
+            if not any(w in name for w in _SKIP_FONTS) and all(has_glyph(str(path), c) for c in probe):
                 found.setdefault(path.resolve(), None)
     if not found:
         where = ", ".join(str(r) for r, _ in searches) or "(no directories)"
@@ -198,7 +203,8 @@ class TextSampler:
         return "".join(chars)
 
     def _case(self, r: random.Random, w: str) -> str:
-        v = r.choices((w, w.lower(), w.upper(), w.title()), (5, 2, 2, 2))[0]
+        # Signs and headings are often upper case (half of the real scene words of the fine-tuning split).
+        v = r.choices((w, w.lower(), w.upper(), w.title()), (4, 2, 4, 2))[0]
         return v if set(v) <= self._allowed else w
 
     def _word(self, r: random.Random) -> str:
