@@ -296,6 +296,31 @@ def _text_colour(rng: np.random.Generator, bg: np.ndarray) -> np.ndarray:
     return np.full(3, 0.0 if lo + hi > 255 else 255.0, np.float32)
 
 
+def _text_effect(bg: np.ndarray, alpha: np.ndarray, colour: np.ndarray, size: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Paints an outline, a drop shadow or an extrusion of the glyphs (``alpha``, uint8) on ``bg``, in a colour
+    that stands out from the text's, as on signs and posters; returns the new background."""
+    kind = rng.integers(3)
+    r = max(1, round(size * rng.uniform(0.04, 0.1)))
+    if kind == 0:  # outline
+        effect = cv2.dilate(alpha, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    else:
+        dx, dy = (int(v) for v in rng.choice([-1, 1], 2) * r)
+        steps = range(1, 2 if kind == 1 else r + 1)  # a shadow is one offset copy; an extrusion, all between
+        effect = np.zeros_like(alpha)
+        for k in steps:
+            move = np.float32([[1, 0, dx * k / len(steps)], [0, 1, dy * k / len(steps)]])
+            effect = np.maximum(effect, cv2.warpAffine(alpha, move, alpha.shape[::-1], borderValue=0))
+        if kind == 1 and rng.random() < 0.5:
+            effect = cv2.GaussianBlur(effect, (0, 0), r / 2)
+    dark = float(_luma(colour)) > 128
+    ec = rng.uniform(0, 60, 3) if dark else rng.uniform(195, 255, 3)
+    if rng.random() < 0.3:
+        ec = rng.uniform(0, 255, 3)
+    e = effect[..., None].astype(np.float32) / 255.0
+    return bg * (1.0 - e) + ec.astype(np.float32) * e
+
+
 def render_line(text: str, font_path: Path, rng: np.random.Generator, height: int = 32,
                 augment: bool = True, tracking: float | None = None) -> Image.Image:
     """Renders one text line into an RGB crop about 1-3.5x ``height`` pixels tall.
@@ -305,7 +330,8 @@ def render_line(text: str, font_path: Path, rng: np.random.Generator, height: in
         font_path: TrueType/OpenType font file.
         rng: Source of all randomness (size, colours, augmentations).
         height: Nominal line height; the font size is drawn around it.
-        augment: Apply warps, blur, noise, contrast, JPEG, underline, random crops, letter spacing.
+        augment: Apply warps, blur, noise, contrast, JPEG, underline, random crops, letter spacing, and
+            (20% of lines) an outline, drop shadow or extrusion of the glyphs.
         tracking: Extra space between letters, in font sizes (signs often spread their letters: a reader
             must not take the gaps for spaces); None draws it at random when augmenting (12% of lines).
 
@@ -374,7 +400,10 @@ def render_line(text: str, font_path: Path, rng: np.random.Generator, height: in
 
     bg = _background(rng, w, h)
     a = alpha[..., None].astype(np.float32) / 255.0
-    img = bg * (1.0 - a) + _text_colour(rng, bg) * a
+    colour = _text_colour(rng, bg)
+    if augment and rng.random() < 0.2:
+        bg = _text_effect(bg, alpha, colour, size, rng)
+    img = bg * (1.0 - a) + colour * a
     out = degrade(img, rng, blur_scale=size / height) if augment else np.clip(img, 0, 255).astype(np.uint8)
     return Image.fromarray(np.ascontiguousarray(out), "RGB")
 

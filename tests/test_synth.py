@@ -260,3 +260,20 @@ def test_tracking_spreads_the_letters(latin_fonts: list[Path]) -> None:
     a = synth.render_line("MAY", latin_fonts[0], np.random.default_rng(3), tracking=0.4)
     b = synth.render_line("MAY", latin_fonts[0], np.random.default_rng(3), tracking=0.4)
     assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_text_effects_paint_near_the_glyphs_only() -> None:
+    alpha = np.zeros((40, 80), np.uint8)
+    alpha[15:25, 30:50] = 255
+    bg = np.full((40, 80, 3), 128.0, np.float32)
+    kinds = set()
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        kinds.add(int(np.random.default_rng(seed).integers(3)))
+        out = synth._text_effect(bg, alpha, np.float32([250, 250, 250]), 32, rng)
+        changed = np.abs(out - bg).max(-1) > 1
+        assert changed.any(), seed  # an outline, a shadow or an extrusion was painted
+        ys, xs = np.nonzero(changed)
+        m = 8  # offset (at most 0.1 of the 32 px size) plus a blurred shadow's tail
+        assert ys.min() >= 15 - m and ys.max() <= 24 + m and xs.min() >= 30 - m and xs.max() <= 49 + m
+    assert kinds == {0, 1, 2}
