@@ -27,7 +27,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .alphabet import Alphabet
-from .checkpoint import atomic_write_bytes, save_model
+from .checkpoint import atomic_write_bytes, load_model, save_model
 from .config import ModelConfig
 from .data import PAD_TARGET, AugmentedLines, Collate, LabelledLines, read_label_list
 from .errors import FastOCRError, ModelFileError
@@ -173,16 +173,16 @@ def _check_ranks_in_sync(model: nn.Module, world: int) -> None:
 def warm_start(model: OCRModel, path: str, ctc_head: nn.Module | None = None) -> int:
     """Copies every weight of ``path`` (a model file or a training checkpoint) whose name and shape match,
     and a training checkpoint's CTC head into ``ctc_head`` when both have one of the same shape."""
+    if not Path(path).is_file():
+        raise ModelFileError(str(path), "no such file to start from (--init-from)")
     if str(path).endswith(".pt"):
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        ck = _load_checkpoint(Path(path), "cpu")
         weights = ck["model"]
         head = ck.get("ctc_head")
         if ctc_head is not None and head and all(v.shape == ctc_head.state_dict()[k].shape for k, v in head.items()):
             ctc_head.load_state_dict(head)
     else:
-        from safetensors.torch import load_file
-
-        weights = load_file(path)
+        weights = load_model(path)[0].state_dict()
     own = model.state_dict()
     matched = {k: v.to(own[k].dtype) for k, v in weights.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(matched, strict=False)

@@ -136,3 +136,11 @@ def fastocr_model_like(ck):
     from fastocr.model import OCRModel
 
     return OCRModel(ModelConfig.from_dict(ck["config"]), Alphabet(ck["alphabet"]).num_classes)
+
+
+def test_init_from_a_missing_or_foreign_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FastOCRError, match="no such file to start from"):
+        train(_args(tmp_path / "a", "--steps", "1", "--init-from", str(tmp_path / "nope.pt")))
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(FastOCRError, match="junk.pt"):
+        train(_args(tmp_path / "b", "--steps", "1", "--init-from", str(tmp_path / "junk.pt")))
