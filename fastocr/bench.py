@@ -34,7 +34,7 @@ from .errors import FastOCRError
 from .model import OCRModel
 from .reference import AttnStep, beam_search_ref, greedy_decode_ref
 
-PROVIDERS = ("original", "reference", "extension", "kernels")
+PROVIDERS = ("original", "reference", "extension", "kernels", "graphs")
 BASELINES = ("original", "reference")  # the tables' ratio columns
 
 
@@ -60,6 +60,7 @@ def decoder_workload(provider: str, beam: int, batch: int, steps: int, model: OC
     from . import _ext
     from . import beam as beam_mod
     from .decode import greedy_decode
+    from .graphs import GraphCache
 
     if provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
@@ -67,8 +68,10 @@ def decoder_workload(provider: str, beam: int, batch: int, steps: int, model: OC
         raise Unavailable("the original loop decodes greedily only")
     if provider in ("extension", "kernels") and beam > 1 and _ext.C is None:
         raise Unavailable("the C++ extension fastocr._C is not built")
-    if provider == "kernels" and torch.device(device).type != "cuda":
-        raise Unavailable("the Triton kernels run on CUDA only")
+    if provider in ("kernels", "graphs") and torch.device(device).type != "cuda":
+        raise Unavailable(f"the {'Triton kernels' if provider == 'kernels' else 'CUDA graphs'} run on CUDA only")
+    if provider == "graphs" and beam > 1:
+        raise Unavailable("CUDA graphs replay greedy decoding only")
     cfg = model.config
     g = torch.Generator().manual_seed(seed)
     enc = torch.randn(cfg.num_slots, batch, cfg.hidden_size, generator=g).to(device)
@@ -79,13 +82,17 @@ def decoder_workload(provider: str, beam: int, batch: int, steps: int, model: OC
             torch.cuda.synchronize()
         return out
 
+    graphs = GraphCache() if provider == "graphs" else None  # recorded in the first (warm-up) call
+
     @torch.inference_mode()
     def run():
-        with ops.reference_ops() if provider != "kernels" else contextlib.nullcontext():
+        with ops.reference_ops() if provider not in ("kernels", "graphs") else contextlib.nullcontext():
             if provider == "original":
                 return sync([greedy_decode_ref(AttnStep(dec, enc[:, b : b + 1]), 1, steps, device)
                              for b in range(batch)])
             step = AttnStep(dec, enc, beam)
+            if graphs is not None:
+                return sync(graphs.decode(dec, step.memory, steps))
             if provider == "reference":
                 if beam == 1:
                     return sync(greedy_decode_ref(step, batch, steps, device))
@@ -346,7 +353,7 @@ def _recognizer(args):
         raise FastOCRError("--random-weights times the original architecture: give no model with it")
     print("timing the original architecture (5,991 classes) with random weights on noise images", file=sys.stderr)
     return Recognizer(decoder_model(), Alphabet("".join(chr(0x4E00 + i) for i in range(5989))),
-                      device=args.device, precision=args.precision), True
+                      device=args.device, precision=args.precision, cuda_graphs=args.cuda_graphs), True
 
 
 def _case_list(args) -> list[tuple]:
@@ -434,7 +441,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = (
         "Measure recognition speed on this machine: the decoder alone (providers: original = the original "
         "project's batch-1 loop, reference = batched pure PyTorch, extension = + the C++/CUDA beam search, "
-        "kernels = + the Triton decoder step, CUDA only) over beam and batch sizes, and end to end (the "
+        "kernels = + the Triton decoder step, CUDA only; graphs = the kernels replayed from CUDA graphs, greedy, "
+        "CUDA only) over beam and batch sizes, and end to end (the "
         "original loop against fastocr on the same images, with greedy outputs compared). Writes JSON, and "
         "optionally a markdown table and a PNG plot; --report renders a JSON from here or from the "
         "pytest-benchmark suites in benchmarks/.")
@@ -449,6 +457,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--random-weights", action="store_true",
                    help="time the original architecture (slot attention, 5,991 classes) with random weights "
                         "instead of the bundled model: every line runs all decode steps")
+    p.add_argument("--cuda-graphs", action="store_true",
+                   help="end to end: greedy decoding replayed from CUDA graphs (Recognizer(cuda_graphs=True))")
     p.add_argument("--suite", dest="suites", action="append", choices=["decoder", "end-to-end"],
                    help="which suite to run (repeatable; default both)")
     p.add_argument("--providers", type=lambda s: s.split(","), default=list(PROVIDERS),

@@ -34,8 +34,10 @@ def _load_recognizer(args):
         if args.model:
             raise FastOCRError("give either --model or --encoder/--decoder/--alphabet, not both")
         return Recognizer.from_original(args.encoder, args.decoder, args.alphabet, device=args.device,
-                                        precision=getattr(args, "precision", "fp32"))
-    return Recognizer.load(args.model, device=args.device, precision=getattr(args, "precision", "fp32"))
+                                        precision=getattr(args, "precision", "fp32"),
+                                        cuda_graphs=getattr(args, "cuda_graphs", False))
+    return Recognizer.load(args.model, device=args.device, precision=getattr(args, "precision", "fp32"),
+                           cuda_graphs=getattr(args, "cuda_graphs", False))
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:

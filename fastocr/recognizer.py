@@ -19,6 +19,7 @@ from .alphabet import EOS_TOKEN, Alphabet
 from .config import ModelConfig
 from .decode import greedy_decode
 from .errors import FastOCRError, ImageError, OptionError
+from .graphs import GraphCache
 from .model import OCRModel
 from .preprocess import ImageInput, describe, load_rgb, padded_width, resize_line, to_batch
 from .reference import AttnStep, Hypothesis, beam_search_ref, greedy_decode_ref
@@ -124,7 +125,7 @@ class Recognizer:
 
     def __init__(self, model: OCRModel, alphabet: Alphabet, device: str | torch.device | None = None, *,
                  precision: str = "fp32", channels_last: bool = True, encoder_batch: int | None = None,
-                 memory_budget_mb: float | None = None):
+                 memory_budget_mb: float | None = None, cuda_graphs: bool = False):
         """
         Args:
             model, alphabet: what ``load`` / ``from_original`` read from files.
@@ -138,6 +139,9 @@ class Recognizer:
                 benchmarks/bench_encoder.py), all on CUDA.
             memory_budget_mb: caps the lines per batch so that the estimated activation memory of a batch
                 (``batch_bytes``) stays under this budget.
+            cuda_graphs: greedy decoding replays the decoder loop from CUDA graphs, 4 steps per replay, one
+                graph per (rows padded to a power of two, encoder columns) (``fastocr.graphs``). CUDA only.
+                Experimental: its bookkeeping is tested on CPU, the capture itself has not yet run on a GPU.
         """
         if model.num_classes != alphabet.num_classes:
             raise FastOCRError(f"model has {model.num_classes} classes, alphabet gives {alphabet.num_classes}")
@@ -151,6 +155,9 @@ class Recognizer:
             raise OptionError(f"memory_budget_mb must be > 0, got {memory_budget_mb}")
         self.memory_budget_mb = memory_budget_mb
         self._oom_cap: int | None = None  # the largest batch that fitted after a CUDA out-of-memory error
+        if cuda_graphs and self.device.type != "cuda":
+            raise OptionError(f"cuda_graphs needs a CUDA device, got {self.device}")
+        self._graphs = GraphCache() if cuda_graphs else None
 
     @property
     def config(self) -> ModelConfig:
@@ -383,8 +390,11 @@ class Recognizer:
         lengths = self.model.encoder_lengths(widths, enc.shape[0]) if self.config.variable_width else None
         step = AttnStep(self.model.decoder, enc, beam_size, lengths)
         if beam_size == 1 and constraint is None:
-            greedy = greedy_decode_ref if use_reference() else greedy_decode
-            out = greedy(step, B, max_len, device=self.device)
+            if self._graphs is not None:
+                out = self._graphs.decode(self.model.decoder, step.memory, max_len)
+            else:
+                greedy = greedy_decode_ref if use_reference() else greedy_decode
+                out = greedy(step, B, max_len, device=self.device)
             out = out.cpu()  # one host copy per batch: per-line reads of CUDA tensors cost a sync each
             return [self._from_greedy(out, b) for b in range(B)]
         args = (step, B, beam_size, max_len, num_hypotheses, length_penalty)
