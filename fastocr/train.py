@@ -236,7 +236,11 @@ def _validation_sets(args, alphabet: Alphabet) -> dict[str, list]:
         sets["synth"] = [held_out[i] for i in range(len(held_out))]
     for path in args.val_list:
         items = read_label_list(path)
-        sets[val_set_name(path)] = items[: args.val_size]
+        name = val_set_name(path)
+        if name in sets:
+            raise FastOCRError(f"--val-list {path}: a validation set is already named {name!r} (names come from "
+                               "file names, or folder names for labels.tsv): rename one")
+        sets[name] = items[: args.val_size]
     return sets
 
 

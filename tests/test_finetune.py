@@ -96,6 +96,16 @@ def test_val_set_names_and_best_on(tmp_path, monkeypatch):
 
     assert val_set_name("data/real_dev/labels.tsv") == "real_dev"
     assert val_set_name("splits/real_dev/val.tsv") == "val"
+    from fastocr.alphabet import Alphabet
+    from fastocr.synth import ASCII_CHARSET
+    from fastocr.train import _validation_sets
+
+    (tmp_path / "a").mkdir()
+    for d in ("a", "."):
+        (tmp_path / d / "val.tsv").write_text("x.png\tx\n")
+    with pytest.raises(FastOCRError, match="already named 'val'"):
+        _validation_sets(_args(tmp_path, "--no-synth", "--val-list", str(tmp_path / "a" / "val.tsv"),
+                               "--val-list", str(tmp_path / "val.tsv")), Alphabet(ASCII_CHARSET))
     src = _list(tmp_path, 8)
     main(["split", str(src), "--out", str(tmp_path / "s"), "--hold-out", "val=3"])
     real_evaluate = fastocr.train.evaluate
