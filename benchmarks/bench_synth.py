@@ -1,0 +1,43 @@
+"""Data loading for training: lines per second that one worker process delivers, synthetic (rendered with
+augmentations, vocabulary words) and real crops re-cut and degraded (``AugmentedLines``), batched by Collate
+as the training loop receives them. Training consumes 32 lines per step; compare with bench_train_step.py.
+
+Run: python -m pytest -o addopts= benchmarks/bench_synth.py --benchmark-enable --benchmark-columns=median
+``extra_info["lines_per_s"]`` is the rate of one process (``fastocr train --workers N`` runs N of them).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from fastocr.alphabet import Alphabet
+from fastocr.data import AugmentedLines, Collate, LabelledLines
+from fastocr.synth import ASCII_CHARSET, SyntheticLines, load_words
+
+LINES = 64
+WORDS = Path("/usr/share/dict/words")
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_dev" / "labels.tsv"
+
+
+def _rate(benchmark, dataset, offset: int):
+    collate = Collate(Alphabet(ASCII_CHARSET), width=1600, max_label_len=24, bucket=32)
+    rounds = iter(range(10**6))
+
+    def load():
+        start = offset + next(rounds) * LINES  # new lines every round: nothing cached
+        return collate([dataset[i] for i in range(start, start + LINES)])
+
+    benchmark.group = "training data, one process, 64 lines"
+    benchmark.pedantic(load, rounds=3, warmup_rounds=1)
+    benchmark.extra_info["lines_per_s"] = LINES / benchmark.stats.stats.median
+
+
+def test_synthetic_lines(benchmark):
+    words = load_words(WORDS) if WORDS.exists() else None
+    _rate(benchmark, SyntheticLines(ASCII_CHARSET, 10**9, seed=0, words=words), 0)
+
+
+def test_augmented_real_crops(benchmark):
+    if not REAL.exists():
+        pytest.skip(f"no {REAL}")
+    _rate(benchmark, AugmentedLines(LabelledLines(REAL), seed=0), 0)
