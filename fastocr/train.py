@@ -399,6 +399,8 @@ def train(args: argparse.Namespace) -> Path:
         if loss_module.ctc_head is not None:
             loss_module.ctc_head.load_state_dict(ck["ctc_head"])
         optimizer.load_state_dict(ck["optimizer"])
+        for group in optimizer.param_groups:  # --lr rules on resume: a lower one continues as a step decay
+            group["lr"] = args.lr
         step, best = ck["step"], ck["best"]
         if "torch_rng" in ck:  # dropout masks continue as if never interrupted
             torch.set_rng_state(ck["torch_rng"].cpu())
@@ -493,7 +495,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-label-len", type=int, default=24, help="longest label trained on (default 24)")
     p.add_argument("--steps", type=int, default=100_000, help="optimizer steps in all (default 100000)")
     p.add_argument("--batch-size", type=int, default=32, help="lines per step (default 32)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="Adam learning rate; with --resume it replaces the checkpoint's, so resuming with a lower "
+                        "one decays it (default 1e-3)")
     p.add_argument("--clip", type=float, default=5.0, help="gradient norm clip (default 5)")
     p.add_argument("--ctc-weight", type=float, default=0.5,
                    help="weight of the auxiliary CTC loss on the encoder, which speeds up convergence; "

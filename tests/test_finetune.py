@@ -154,3 +154,10 @@ def test_init_from_a_missing_or_foreign_file_is_a_clear_error(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(FastOCRError, match="junk.pt"):
         train(_args(tmp_path / "b", "--steps", "1", "--init-from", str(tmp_path / "junk.pt")))
+
+
+def test_resume_with_a_lower_lr_decays_it(tmp_path):
+    train(_args(tmp_path, "--steps", "1", "--lr", "1e-3"))
+    train(_args(tmp_path, "--steps", "2", "--lr", "1e-4", "--resume"))
+    ck = torch.load(tmp_path / "latest.pt", weights_only=True)
+    assert ck["step"] == 2 and [g["lr"] for g in ck["optimizer"]["param_groups"]] == [1e-4]
