@@ -44,18 +44,25 @@ def test_cli_without_model_arguments(capsys):
 
 
 # The model card's numbers, re-measured on subsets small enough for every test run, with margins: measured
-# 0.263 (real_dev, first 300, case-insensitive alphanumeric exact) and 0.625 (200 rendered lines, exact; the
-# renderer's letter-spaced lines, 12% of them, are new to this model).
-def test_it_reads_real_scene_words_at_the_model_cards_level():
-    from fastocr.data import read_label_list
-    from fastocr.metrics import score
+# 0.813 (real_dev's held-out test part, first 300, case-insensitive alphanumeric exact; the model was
+# fine-tuned on another part of real_dev) and 0.865 (200 rendered lines, exact).
+def _real_dev_test_part():
+    """The 1,000-line test part of real_dev that the model card reports: never trained on, never used to pick
+    a checkpoint (`fastocr split ... --hold-out test=1000 --hold-out val=200`, seed 0)."""
+    from fastocr.data import read_label_list, split_items
 
     labels = SHARED / "data" / "real_dev" / "labels.tsv"
     if not labels.exists():
         pytest.skip(f"no {labels}")
-    items = read_label_list(labels)[:300]
+    return split_items(read_label_list(labels), {"test": 1000, "val": 200}, seed=0)["test"]
+
+
+def test_it_reads_real_scene_words_at_the_model_cards_level():
+    from fastocr.metrics import score
+
+    items = _real_dev_test_part()[:300]
     results = fastocr.recognize_batch([path for path, _ in items], device="cpu")
-    assert score([r.text for r in results], [label for _, label in items])["exact_alnum_ci"] >= 0.2
+    assert score([r.text for r in results], [label for _, label in items])["exact_alnum_ci"] >= 0.75
 
 
 def test_it_reads_held_out_rendered_lines():
@@ -65,4 +72,4 @@ def test_it_reads_held_out_rendered_lines():
     lines = SyntheticLines(ASCII_CHARSET, 200, seed=99)  # never trained on: training renders with seed 0
     items = [lines[i] for i in range(len(lines))]
     results = fastocr.recognize_batch([image for image, _ in items], device="cpu")
-    assert score([r.text for r in results], [label for _, label in items])["exact"] >= 0.55
+    assert score([r.text for r in results], [label for _, label in items])["exact"] >= 0.8
