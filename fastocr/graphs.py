@@ -5,13 +5,13 @@ to 320 rows on an H200, Triton kernels or not). ``GreedyGraph`` captures a few s
 per shape (rows, encoder columns) and replays them: the launches of a whole chunk cost one replay, and the
 early exit syncs with the host once per chunk.
 
-The loop body is ``reference.greedy_loop``'s, on static buffers (a captured graph reads and writes fixed
-addresses): the same operations in the same order, so the results are those of ``decode.greedy_decode``:
-bit for bit when the batch fills the graph's rows; with padded rows the matrix products may round
-differently in the last bit (log-probs agree to fp32 tolerance). With ``capture=False`` (CPU, or CUDA without graphs) the same body runs eagerly on the same
-buffers; that is how the CPU tests check the bookkeeping (padding rows, chunks, the last short chunk, the
-early exit) against ``greedy_decode_ref``. Batches are padded to a power of two rows, so a few graphs serve
-every batch size.
+The loop body is ``reference.greedy_loop``'s (``reference.greedy_advance``), on static buffers (a captured
+graph reads and writes fixed addresses): the same operations in the same order, so the results are those of
+``decode.greedy_decode``, bit for bit when the batch fills the graph's rows; with padded rows the matrix
+products may round differently in the last bit (log-probs agree to fp32 tolerance). With ``capture=False``
+(CPU) the same body runs eagerly on the same buffers; that is how the CPU tests check the bookkeeping (padded
+rows, chunks, the last short chunk, the early exit) against ``greedy_decode_ref``. Batches are padded to a
+power of two rows, so a few graphs serve every batch size.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from collections import OrderedDict
 
 import torch
 
-from .alphabet import EOS_TOKEN, SOS_TOKEN
-from .reference import GreedyOutput
+from .alphabet import SOS_TOKEN
+from .reference import GreedyOutput, greedy_advance
 
 
 def _rows_dim(t: torch.Tensor) -> int:
@@ -74,13 +74,9 @@ class GreedyGraph:
         """``steps`` iterations of ``reference.greedy_loop`` on the static buffers."""
         for i in range(steps):
             best, best_logp, hidden = self.decoder.greedy_step(self.tokens, self.hidden, self.memory)
-            best = torch.where(self.done, EOS_TOKEN, best)
-            best_logp = torch.where(self.done, 0.0, best_logp)
-            self.confidence.copy_(torch.where(self.done, self.confidence, self.confidence * torch.exp(best_logp)))
-            self.lengths += (~self.done).long()
+            best, best_logp = greedy_advance(best, best_logp, self.done, self.lengths, self.confidence)
             self.out_tokens[:, i] = best
             self.out_logp[:, i] = best_logp
-            self.done |= best == EOS_TOKEN
             self.tokens.copy_(best)
             self.hidden.copy_(hidden)
 

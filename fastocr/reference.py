@@ -218,18 +218,25 @@ def greedy_loop(pick, batch_size: int, max_len: int, device=None, check_every: i
     confidence = torch.ones(batch_size, dtype=torch.float32, device=device)
     out_tokens, out_logp = [], []
     for _ in range(max_len):
-        best, best_logp = pick(tokens)
-        best = torch.where(done, EOS_TOKEN, best)
-        best_logp = torch.where(done, 0.0, best_logp)
-        confidence = torch.where(done, confidence, confidence * torch.exp(best_logp))
-        lengths += (~done).long()
-        out_tokens.append(best)
+        tokens, best_logp = greedy_advance(*pick(tokens), done, lengths, confidence)
+        out_tokens.append(tokens)
         out_logp.append(best_logp)
-        done = done | (best == EOS_TOKEN)
-        tokens = best
         if all_done_sync(done, len(out_tokens) - 1, check_every):
             break
     return GreedyOutput(torch.stack(out_tokens, 1), torch.stack(out_logp, 1), lengths, confidence)
+
+
+def greedy_advance(best: torch.Tensor, best_logp: torch.Tensor, done: torch.Tensor, lengths: torch.Tensor,
+                   confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One greedy step's bookkeeping, in place on ``done``, ``lengths`` and ``confidence`` (so that a CUDA graph
+    can capture it on static buffers, ``graphs.GreedyGraph``): finished lines get EOS with log-prob 0, the others
+    count one more step and multiply their confidence. Returns the masked (ids, log-probs)."""
+    best = torch.where(done, EOS_TOKEN, best)
+    best_logp = torch.where(done, 0.0, best_logp)
+    confidence.copy_(torch.where(done, confidence, confidence * torch.exp(best_logp)))
+    lengths += (~done).long()
+    done |= best == EOS_TOKEN
+    return best, best_logp
 
 
 @dataclass
