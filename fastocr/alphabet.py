@@ -33,6 +33,7 @@ class Alphabet:
         self.chars = chars
         # A duplicated character keeps its *last* index, as the original's dict did ('1' -> 5566 in 5990.txt).
         self._index = {c: i + NUM_SPECIAL for i, c in enumerate(chars)}
+        self._by_id = [""] * NUM_SPECIAL + list(chars)  # SOS/EOS read as nothing
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> Alphabet:
@@ -79,14 +80,10 @@ class Alphabet:
 
     def decode(self, ids: Iterable[int]) -> str:
         """Text of class ids, stopping at the first EOS and skipping SOS."""
-        out = []
-        for i in ids:
-            i = int(i)
-            if i == EOS_TOKEN:
-                break
-            if i >= NUM_SPECIAL:
-                out.append(self.chars[i - NUM_SPECIAL])
-        return "".join(out)
+        ids = list(map(int, ids))
+        if EOS_TOKEN in ids:
+            ids = ids[: ids.index(EOS_TOKEN)]
+        return "".join(map(self._by_id.__getitem__, ids))
 
     def decode_each(self, ids: Sequence[int]) -> list[str]:
         """One character per id (no EOS handling), for per-character outputs."""

@@ -16,6 +16,7 @@ power of two rows, so a few graphs serve every batch size.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import torch
@@ -134,14 +135,20 @@ class GreedyGraph:
 
 
 class GraphCache:
-    """The ``GreedyGraph`` of each (rows, memory shapes, dtype), most recently used kept, ``size`` at most."""
+    """The ``GreedyGraph`` of each (rows, memory shapes, dtype), most recently used kept, ``size`` at most.
+    A graph's buffers are static: concurrent callers (a thread-safe ``Recognizer``) take turns."""
 
     def __init__(self, size: int = 16, chunk: int = 4, capture: bool = True):
         self.size, self.chunk, self.capture = size, chunk, capture
         self._graphs: OrderedDict[tuple, GreedyGraph] = OrderedDict()
         self._pool = torch.cuda.graph_pool_handle() if capture else None
+        self._lock = threading.Lock()
 
     def decode(self, decoder, memory, max_len: int) -> GreedyOutput:
+        with self._lock:
+            return self._decode(decoder, memory, max_len)
+
+    def _decode(self, decoder, memory, max_len: int) -> GreedyOutput:
         fields = _fields(memory)
         n = fields[0].shape[_rows_dim(fields[0])]
         rows = padded_rows(n)

@@ -120,8 +120,38 @@ def padded_width(line_width: int, width: int, bucket: int | None) -> int:
     return max(bucket, -(-line_width // bucket) * bucket)
 
 
+class PinnedCanvas:
+    """A reusable page-locked host canvas for ``to_batch``'s uploads to a GPU. A fresh canvas per batch costs
+    its page faults (about 20 ms for 1,024 lines on a lent H200's host) and a synchronous copy; this one is
+    allocated once (grown when needed) and copied asynchronously. Before it is refilled, the previous upload
+    is waited for (a CUDA event). ``pin=False`` (no CUDA) keeps the same bookkeeping in plain memory."""
+
+    def __init__(self, pin: bool | None = None):
+        self.pin = torch.cuda.is_available() if pin is None else pin
+        self._buffer: torch.Tensor | None = None
+        self._uploaded: torch.cuda.Event | None = None
+
+    def take(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """A uint8 tensor of ``shape`` over the buffer, free to overwrite (contents undefined)."""
+        if self._uploaded is not None:
+            self._uploaded.synchronize()
+            self._uploaded = None
+        size = int(np.prod(shape))
+        if self._buffer is None or self._buffer.numel() < size:
+            self._buffer = torch.empty(size, dtype=torch.uint8, pin_memory=self.pin)
+        return self._buffer[:size].view(shape)
+
+    def upload(self, canvas: torch.Tensor, device) -> torch.Tensor:
+        if not (self.pin and torch.device(device).type == "cuda"):
+            return canvas.to(device, copy=True)  # the buffer is reused: never hand out a view of it
+        x = canvas.to(device, non_blocking=True)
+        self._uploaded = torch.cuda.Event()
+        self._uploaded.record()
+        return x
+
+
 def to_batch(lines: list[np.ndarray], height: int = 32, width: int = 280, device=None,
-             channels_last: bool = False) -> torch.Tensor:
+             channels_last: bool = False, staging: PinnedCanvas | None = None) -> torch.Tensor:
     """Resized lines -> normalised batch (N, 3, height, width) float32 in [-1, 1], right-padded with -1.
 
     The uint8 canvas travels to ``device`` and is normalised there (a quarter of the bytes to copy, and the
@@ -129,11 +159,17 @@ def to_batch(lines: list[np.ndarray], height: int = 32, width: int = 280, device
     are the same bits on any device. ``channels_last`` returns the NCHW view of the NHWC canvas (what
     convolutions prefer on CPU); otherwise a contiguous NCHW batch, as the original's ToTensor gives (a
     channels-last batch makes oneDNN sum in another order: confidences move by up to 2e-5, relative).
+    ``staging``: fill a reusable (pinned) canvas instead of a fresh one (``PinnedCanvas``).
     """
-    canvas = np.zeros((len(lines), height, width, 3), dtype=np.uint8)
+    shape = (len(lines), height, width, 3)
+    canvas = torch.zeros(shape, dtype=torch.uint8) if staging is None else staging.take(shape)
+    pixels = canvas.numpy()
     for i, line in enumerate(lines):
-        canvas[i, :, : line.shape[1]] = line
-    x = torch.from_numpy(canvas).to(device).permute(0, 3, 1, 2)  # NCHW view of NHWC memory
+        pixels[i, :, : line.shape[1]] = line
+        if staging is not None:  # a reused canvas holds the last batch's pixels
+            pixels[i, :, line.shape[1] :] = 0
+    x = canvas.to(device) if staging is None else staging.upload(canvas, device)
+    x = x.permute(0, 3, 1, 2)  # NCHW view of NHWC memory
     if not channels_last:
         x = x.contiguous()
     return x.float().div_(255).sub_(0.5).div_(0.5)

@@ -9,7 +9,7 @@ from conftest import TEST_IMAGES
 from original import orig_transform
 from PIL import Image
 
-from fastocr.preprocess import load_rgb, preprocess, resize_line
+from fastocr.preprocess import PinnedCanvas, load_rgb, preprocess, resize_line, to_batch
 
 
 def test_matches_original_transform_bit_for_bit(generated_images):
@@ -53,3 +53,18 @@ def test_padding_is_minus_one_and_range_is_unit():
     batch = preprocess([np.full((32, 50, 3), 255, np.uint8)])
     assert batch[0, :, :, :50].eq(1).all()
     assert batch[0, :, :, 50:].eq(-1).all()
+
+
+def test_reused_canvas_gives_the_same_batches():
+    """A PinnedCanvas is refilled batch after batch: the old pixels of a wider or longer batch never leak into
+    the next one's padding, and the batch handed out is a copy (refilling does not change it)."""
+    rng = np.random.default_rng(0)
+    staging = PinnedCanvas(pin=False)
+    batches = [[rng.integers(0, 256, (32, w, 3), dtype=np.uint8) for w in widths]
+               for widths in ([280, 200, 150], [17, 280], [5])]
+    kept = []
+    for lines in batches:
+        got = to_batch(lines, 32, 280, staging=staging)
+        assert torch.equal(got, to_batch(lines, 32, 280))
+        kept.append((got, got.clone()))
+    assert all(torch.equal(a, b) for a, b in kept)
