@@ -25,6 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
                    help="compute precision (see `fastocr recognize --help`; default fp32)")
+    p.add_argument("--max-len", type=int, default=None,
+                   help="decode steps per line (default: the model's; lines longer than it are cut)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
 
 
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         items = items[: args.limit]
     rec = Recognizer.load(args.model, device=args.device, precision=args.precision)
     results = rec.recognize([p for p, _ in items], beam_size=args.beam_size, batch_size=args.batch_size,
-                            progress=sys.stderr.isatty())
+                            max_len=args.max_len, progress=sys.stderr.isatty())
     report = score([r.text for r in results], [label for _, label in items])
     report["unreadable"] = [r.source for r in results if not r.ok]
     if args.json:

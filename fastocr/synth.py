@@ -140,6 +140,9 @@ def load_charset(path: Path | str) -> str:
         return "".join(line.rstrip() for line in f)
 
 
+_SHORT = 24  # the default max_len: longer limits add document lines (TextSampler._line)
+
+
 class TextSampler:
     """Draws label strings that look like text found in documents and scenes.
 
@@ -173,6 +176,8 @@ class TextSampler:
         self._wraps = [w for w in _WRAPS if set(w[0] + w[1]) <= self._allowed]
         self._kinds = [(self._word, 25), (self._random, 12), (self._number, 18), (self._date, 8),
                        (self._price, 8), (self._phrase, 17), (self._wrapped, 12)]
+        if max_len > _SHORT:  # document lines, only when asked for: shorter max_len keep their old samples
+            self._kinds.append((self._line, 30))
 
     def sample(self, rng: random.Random | None = None) -> str:
         """Returns one string; uses ``rng`` if given (for per-item determinism)."""
@@ -253,6 +258,24 @@ class TextSampler:
         for p in parts[1:]:  # drop words that would exceed max_len
             if len(out) + 1 + len(p) <= self.max_len:
                 out += " " + p
+        return out
+
+    def _line(self, r: random.Random) -> str:
+        """A document line: words with some numbers, dates, prices and punctuation, filled up to a length drawn
+        from (24, max_len]."""
+        target = r.randint(_SHORT + 1, self.max_len)
+        kinds = (self._word, self._number, self._date, self._price, self._wrapped)
+        out = ""
+        for _ in range(4 * target):  # bounded: every kind but _wrapped always gives text
+            part = r.choices(kinds, (16, 3, 1, 1, 1))[0](r)
+            if part and r.random() < 0.12:
+                part += r.choice(",.;:!?")
+            joined = f"{out} {part}" if out else part
+            if not part or len(joined) > target:
+                if len(out) >= target - 3:
+                    break
+                continue
+            out = joined
         return out
 
     def _wrapped(self, r: random.Random) -> str:

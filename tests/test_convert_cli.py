@@ -94,3 +94,18 @@ def test_eval_reports_metrics_as_json(converted, tmp_path, recognizer):
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["count"] == 3 and report["exact"] == 0.0 and report["cer"] > 0.5
+
+
+def test_eval_max_len_cuts_the_decoding(converted, tmp_path, recognizer):
+    """--max-len reaches the decoder: one step per line leaves at most one character of each prediction, so
+    each label loses all its characters but at most one, and the score differs from a full decoding's."""
+    labels = [p.stem for p in TEST_IMAGES[:3]]
+    (tmp_path / "list.tsv").write_text("\n".join(f"{p}\t{p.stem}" for p in TEST_IMAGES[:3]), encoding="utf-8")
+    reports = []
+    for extra in ([], ["--max-len", "1"]):
+        proc = run_cli("eval", tmp_path / "list.tsv", "--model", converted, "--json", *extra)
+        assert proc.returncode == 0, proc.stderr
+        reports.append(json.loads(proc.stdout))
+    chars = sum(map(len, labels))
+    assert (chars - len(labels)) / chars <= reports[1]["cer"] <= 1.0
+    assert reports[1]["cer"] != reports[0]["cer"]

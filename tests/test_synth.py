@@ -277,3 +277,17 @@ def test_text_effects_paint_near_the_glyphs_only() -> None:
         m = 8  # offset (at most 0.1 of the 32 px size) plus a blurred shadow's tail
         assert ys.min() >= 15 - m and ys.max() <= 24 + m and xs.min() >= 30 - m and xs.max() <= 49 + m
     assert kinds == {0, 1, 2}
+
+
+def test_max_len_over_24_adds_document_lines():
+    """A longer max_len brings lines of several words filling up to it; the default keeps its short samples."""
+    import random
+
+    words = ["alpha", "Beta", "gamma", "delta", "epsilon"]
+    r = random.Random(0)
+    long = synth.TextSampler(synth.ASCII_CHARSET, 0, words, max_len=80)
+    samples = [long.sample(r) for _ in range(400)]
+    assert all(0 < len(s) <= 80 and s == s.strip() for s in samples)
+    assert sum(len(s) > 40 for s in samples) > 40
+    short = synth.TextSampler(synth.ASCII_CHARSET, 0, words, max_len=24)
+    assert max(len(short.sample(r)) for _ in range(400)) <= 24
