@@ -56,6 +56,9 @@ class LabelledLines(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> tuple[ImageInput, str]:
         return self.items[i]
 
+    def label(self, i: int) -> str:
+        return self.items[i][1]
+
 
 class AugmentedLines(torch.utils.data.Dataset):
     """``variants`` augmented copies of each line of ``lines``: item ``i`` is line ``i % len(lines)`` cut
@@ -70,6 +73,9 @@ class AugmentedLines(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.lines) * self.variants
+
+    def label(self, i: int) -> str:
+        return self.lines.label(i % len(self.lines))
 
     def __getitem__(self, i: int) -> tuple[ImageInput, str]:
         image, label = self.lines[i % len(self.lines)]

@@ -466,12 +466,19 @@ class SyntheticLines(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.length
 
+    def _generators(self, i: int) -> tuple[np.random.Generator, random.Random]:
+        rng = np.random.default_rng([self.seed, i])
+        return rng, random.Random(int(rng.integers(2**63)))
+
+    def label(self, i: int) -> str:
+        """Item ``i``'s text without rendering it (its first draw: a font fallback may still drop characters)."""
+        return self.sampler.sample(self._generators(int(i))[1])
+
     def __getitem__(self, i: int) -> tuple[Image.Image, str]:
         i = int(i) + (self.length if i < 0 else 0)
         if not 0 <= i < self.length:
             raise IndexError(i)
-        rng = np.random.default_rng([self.seed, i])
-        py = random.Random(int(rng.integers(2**63)))
+        rng, py = self._generators(i)
         order = rng.permutation(len(self.fonts))
         for _ in range(10):
             text = self.sampler.sample(py)

@@ -17,6 +17,8 @@ import os
 import random
 import sys
 import time
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,13 +73,22 @@ class ResumableSampler(torch.utils.data.Sampler):
 
     With both labelled lists and synthetic data, a list item is drawn with probability ``list_fraction``.
     Synthetic items are numbered by n itself, so each is rendered once. ``start`` counts samples of all ranks.
+
+    ``bucket_window`` > 0 (with ``batch_size`` and ``label_length``): each rank's stream is cut into windows of
+    that many batches, a window is sorted by label length and cut into batches, whose order is shuffled. A batch
+    is padded to its widest line, so lines of like lengths together waste less (long document lines among
+    words cost the whole batch their width). Still a function of (seed, position): resuming replays the window.
     """
 
     def __init__(self, n_list: int, has_synth: bool, seed: int, start: int = 0, list_fraction: float = 0.5,
-                 rank: int = 0, world: int = 1):
+                 rank: int = 0, world: int = 1, bucket_window: int = 0, batch_size: int = 1,
+                 label_length: Callable[[int], int] | None = None):
         self.n_list, self.has_synth, self.seed, self.start = n_list, has_synth, seed, start
         self.rank, self.world = rank, world
         self.list_fraction = list_fraction if (n_list and has_synth) else (1.0 if n_list else 0.0)
+        if bucket_window and (label_length is None or start % (batch_size * world)):
+            raise ValueError("bucketing needs label_length and a start at a batch boundary")
+        self.bucket_window, self.batch_size, self.label_length = bucket_window, batch_size, label_length
 
     def index_at(self, n: int) -> int:
         r = random.Random(self.seed * 1_000_003 + n)
@@ -85,11 +96,26 @@ class ResumableSampler(torch.utils.data.Sampler):
             return r.randrange(self.n_list)
         return self.n_list + n
 
+    def _own(self, k: int) -> int:
+        """Index of this rank's k-th sample: under torchrun, rank r takes samples r, r + world, ... of the one
+        stream."""
+        return self.index_at(k * self.world + self.rank)
+
     def __iter__(self):
-        n = self.start + self.rank  # under torchrun, rank r takes samples r, r + world, ... of the one stream
+        k = self.start // self.world
+        if not self.bucket_window:
+            while True:
+                yield self._own(k)
+                k += 1
+        size = self.bucket_window * self.batch_size
+        window, skip = divmod(k, size)
         while True:
-            yield self.index_at(n)
-            n += self.world
+            indices = [self._own(window * size + j) for j in range(size)]
+            by_length = sorted(indices, key=self.label_length)
+            batches = [by_length[b : b + self.batch_size] for b in range(0, size, self.batch_size)]
+            random.Random(f"buckets {self.seed} {self.rank} {window}").shuffle(batches)
+            yield from [i for batch in batches for i in batch][skip:]
+            window, skip = window + 1, 0
 
 
 def _bf16_is_fast(device: torch.device) -> bool:
@@ -218,6 +244,15 @@ def _dataset(args, alphabet: Alphabet):
     if not parts:
         raise FastOCRError("nothing to train on: give --train-list files and/or --synth")
     return torch.utils.data.ConcatDataset(parts), n_list
+
+
+def _label_length(dataset: torch.utils.data.ConcatDataset) -> Callable[[int], int]:
+    """Label length of a training item, read without loading or rendering it (each part has ``label(i)``)."""
+    def length(i: int) -> int:
+        part = bisect_right(dataset.cumulative_sizes, i)
+        return len(dataset.datasets[part].label(i - (dataset.cumulative_sizes[part - 1] if part else 0)))
+
+    return length
 
 
 def val_set_name(path: str) -> str:
@@ -364,6 +399,8 @@ def train(args: argparse.Namespace) -> Path:
     """Runs (or resumes) training; returns the path of the best model file."""
     from .synth import ASCII_CHARSET
 
+    if args.bucket_window < 0:
+        raise FastOCRError(f"--bucket-window {args.bucket_window}: must be >= 0")
     if not 0.0 < args.list_fraction <= 1.0:
         raise FastOCRError(f"--list-fraction {args.list_fraction}: must be in (0, 1]")
     out = Path(args.out)
@@ -411,7 +448,9 @@ def train(args: argparse.Namespace) -> Path:
         print(f"initialised {n} of {len(model.state_dict())} tensors from {args.init_from}", file=sys.stderr)
     dataset, n_list = _dataset(args, alphabet)
     sampler = ResumableSampler(n_list, args.synth, args.seed, start=step * args.batch_size * world,
-                               list_fraction=args.list_fraction, rank=rank, world=world)
+                               list_fraction=args.list_fraction, rank=rank, world=world,
+                               bucket_window=args.bucket_window, batch_size=args.batch_size,
+                               label_length=_label_length(dataset))
     loss_fn = loss_module
     if world > 1:
         loss_fn = nn.parallel.DistributedDataParallel(loss_fn, device_ids=[device.index] if device.type == "cuda" else None)
@@ -480,6 +519,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--best-on", default=None, metavar="NAME",
                    help="validation set whose exact match picks best.pt: 'synth', or a --val-list's name (its "
                         "file name, or its folder's for labels.tsv) (default: the first set)")
+    p.add_argument("--bucket-window", type=int, default=0, metavar="N",
+                   help="batch lines of like lengths: sort each N batches of samples by label length, then "
+                        "shuffle the batches (a batch is padded to its widest line: worth it with long lines, "
+                        "e.g. --max-label-len 80 --bucket-window 16; default 0: off)")
     p.add_argument("--list-fraction", type=float, default=0.5,
                    help="with --train-list and --synth: share of lines drawn from the lists (default 0.5)")
     p.add_argument("--augment-lists", action=argparse.BooleanOptionalAction, default=True,

@@ -161,3 +161,37 @@ def test_resume_with_a_lower_lr_decays_it(tmp_path):
     train(_args(tmp_path, "--steps", "2", "--lr", "1e-4", "--resume"))
     ck = torch.load(tmp_path / "latest.pt", weights_only=True)
     assert ck["step"] == 2 and [g["lr"] for g in ck["optimizer"]["param_groups"]] == [1e-4]
+
+
+def _bucketed(start=0, rank=0, world=1):
+    """Synthetic-only stream whose 'label length' is a fixed pseudo-random function of the index."""
+    return ResumableSampler(n_list=0, has_synth=True, seed=5, start=start, rank=rank, world=world,
+                            bucket_window=4, batch_size=8, label_length=lambda i: (i * 7919) % 61)
+
+
+def test_bucketed_batches_hold_like_lengths_and_the_same_samples():
+    """Each window of 4 batches holds the samples of the unbucketed stream, regrouped: every batch spans a
+    quarter of the window's lengths at most (sorted, then cut), where unbucketed batches span most of it."""
+    from itertools import islice, pairwise
+
+    length = _bucketed().label_length
+    plain = list(islice(iter(ResumableSampler(0, True, seed=5)), 64))
+    got = list(islice(iter(_bucketed()), 64))
+    for w in range(0, 64, 32):
+        assert sorted(got[w : w + 32]) == sorted(plain[w : w + 32])
+        batches = sorted(sorted(map(length, got[b : b + 8])) for b in range(w, w + 32, 8))
+        assert all(a[-1] <= b[0] for a, b in pairwise(batches))  # consecutive runs of the sorted window
+    spread = lambda xs: max(map(length, xs)) - min(map(length, xs))
+    assert sum(spread(got[b : b + 8]) for b in range(0, 64, 8)) < sum(spread(plain[b : b + 8]) for b in range(0, 64, 8)) / 2
+
+
+def test_bucketed_stream_resumes_mid_window_and_splits_ranks():
+    from itertools import islice
+
+    full = list(islice(iter(_bucketed()), 80))
+    assert list(islice(iter(_bucketed(start=24)), 56)) == full[24:]  # 3 batches into the first window
+    ranks = [list(islice(iter(_bucketed(start=16 * 2, rank=r, world=2)), 32)) for r in (0, 1)]
+    again = [list(islice(iter(_bucketed(rank=r, world=2)), 48))[16:] for r in (0, 1)]
+    assert ranks == again and not set(ranks[0]) & set(ranks[1])
+    with pytest.raises(ValueError, match="batch boundary"):
+        _bucketed(start=3)

@@ -23,12 +23,14 @@ def _args(out, *extra):
     )
 
 
-def test_resume_continues_exactly(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--bucket-window", "3"]], ids=["plain", "length-buckets"])
+def test_resume_continues_exactly(tmp_path, extra):
+    """Also with length buckets, resumed in the middle of a window of 3 batches."""
     straight = tmp_path / "straight"
-    train(_args(straight, "--steps", "4"))
+    train(_args(straight, "--steps", "4", *extra))
     interrupted = tmp_path / "interrupted"
-    train(_args(interrupted, "--steps", "2"))
-    train(_args(interrupted, "--steps", "4", "--resume"))
+    train(_args(interrupted, "--steps", "2", *extra))
+    train(_args(interrupted, "--steps", "4", "--resume", *extra))
     a = torch.load(straight / "latest.pt", weights_only=True)
     b = torch.load(interrupted / "latest.pt", weights_only=True)
     assert a["step"] == b["step"] == 4
