@@ -400,7 +400,10 @@ def render_line(text: str, font_path: Path, rng: np.random.Generator, height: in
     src = np.float32([[pad, pad], [pad + bw, pad], [pad + bw, pad + bh], [pad, pad + bh]])
     dst = src.copy()
     if augment and rng.random() < 0.4:
-        a, centre = np.deg2rad(rng.uniform(-3, 3)), src.mean(0)
+        # Up to 3 degrees, but never more than a third of the line height of drift from end to end: line
+        # finders deskew long lines, and a steep 80-character line would shrink its glyphs to a few pixels.
+        limit = min(3.0, float(np.rad2deg(np.arctan(bh / (3 * bw)))))
+        a, centre = np.deg2rad(rng.uniform(-limit, limit)), src.mean(0)
         dst = (dst - centre) @ np.float32([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]]) + centre
     if augment and rng.random() < 0.3:
         dst = dst + rng.uniform(-0.08, 0.08, (4, 2)).astype(np.float32) * bh
