@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import vocabulary
 from .errors import FastOCRError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
@@ -64,6 +65,7 @@ def cmd_recognize(args) -> int:
     results = rec.recognize(
         paths, beam_size=args.beam_size, num_hypotheses=args.num_hypotheses,
         length_penalty=args.length_penalty, batch_size=args.batch_size, max_len=args.max_len,
+        vocabulary=vocabulary.from_args(args), vocabulary_bonus=args.vocabulary_bonus,
         progress=not args.no_progress and len(paths) > args.batch_size and sys.stderr.isatty(),
     )
     for r in results:
@@ -126,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="alpha in score = log p / length**alpha; 0 ranks by probability (default 0)")
     p.add_argument("--batch-size", "-b", type=int, default=64, help="images per forward pass (default 64)")
     p.add_argument("--max-len", type=int, default=None, help="decode steps per line (default: the model's, 20)")
+    vocabulary.add_arguments(p)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines) on stdout")

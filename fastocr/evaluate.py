@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from . import vocabulary
 from .data import read_label_list
 from .metrics import score
 
@@ -27,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="compute precision (see `fastocr recognize --help`; default fp32)")
     p.add_argument("--max-len", type=int, default=None,
                    help="decode steps per line (default: the model's; lines longer than it are cut)")
+    vocabulary.add_arguments(p)
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
 
 
@@ -38,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         items = items[: args.limit]
     rec = Recognizer.load(args.model, device=args.device, precision=args.precision)
     results = rec.recognize([p for p, _ in items], beam_size=args.beam_size, batch_size=args.batch_size,
-                            max_len=args.max_len, progress=sys.stderr.isatty())
+                            max_len=args.max_len, vocabulary=vocabulary.from_args(args),
+                            vocabulary_bonus=args.vocabulary_bonus, progress=sys.stderr.isatty())
     report = score([r.text for r in results], [label for _, label in items])
     report["unreadable"] = [r.source for r in results if not r.ok]
     if args.json:

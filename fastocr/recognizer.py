@@ -25,6 +25,7 @@ from .graphs import GraphCache
 from .model import OCRModel
 from .preprocess import ImageInput, PinnedCanvas, describe, load_rgb, padded_width, resize_line, to_batch
 from .reference import AttnStep, Hypothesis, beam_search_ref, greedy_decode_ref
+from .vocabulary import Vocabulary
 
 DEFAULT_MODEL = Path(__file__).parent / "data" / "default.safetensors"
 
@@ -218,6 +219,8 @@ class Recognizer:
         max_len: int | None = None,
         allowed_chars: str | None = None,
         lexicon: Iterable[str] | None = None,
+        vocabulary: Vocabulary | Iterable[str] | None = None,
+        vocabulary_bonus: float = 2.0,
         on_error: str = "report",
         progress: bool = False,
     ) -> list[Recognition]:
@@ -234,6 +237,10 @@ class Recognizer:
             lexicon: the only lines that may be output (e.g. a word list); a line cut at ``max_len`` is a prefix
                 of one. Constraints mask the other tokens to probability 0 (no renormalisation); with
                 ``beam_size=1`` they still run through the beam search, with one beam.
+            vocabulary: known words, preferred but not imposed (``fastocr.vocabulary``): each line's beam
+                hypotheses are ordered by score plus ``vocabulary_bonus`` for those made of known words (or
+                numbers) only. Needs ``beam_size > 1``. Candidates keep their model scores.
+            vocabulary_bonus: the log-probability a reading made of known words is worth (default 2.0).
             on_error: "report" puts the error in that item's ``error`` and goes on; "raise" raises ImageError.
             progress: show a progress bar over lines.
 
@@ -243,7 +250,7 @@ class Recognizer:
         """
         images = _check_images_arg(images)
         args = self._decode_args(beam_size, num_hypotheses, length_penalty, batch_size, max_len, allowed_chars,
-                                 lexicon, on_error)
+                                 lexicon, vocabulary, vocabulary_bonus, on_error)
         if len(images) <= self._chunk_size(batch_size) or (os.cpu_count() or 1) == 1:
             with record_function("fastocr.load"):
                 loaded = [self._load(image, i) for i, image in enumerate(images)]
@@ -296,18 +303,25 @@ class Recognizer:
 
     def _decode_args(self, beam_size: int = 1, num_hypotheses: int = 1, length_penalty: float = 0.0,
                      batch_size: int = 64, max_len: int | None = None, allowed_chars: str | None = None,
-                     lexicon: Iterable[str] | None = None, on_error: str = "report") -> dict:
-        """Checks the decoding options once per call; raises ValueError naming the bad one."""
+                     lexicon: Iterable[str] | None = None, vocabulary: Vocabulary | Iterable[str] | None = None,
+                     vocabulary_bonus: float = 2.0, on_error: str = "report") -> dict:
+        """Checks the decoding options once per call; raises OptionError (a ValueError) naming the bad one."""
         if on_error not in ("report", "raise"):
-            raise ValueError(f"on_error must be 'report' or 'raise', got {on_error!r}")
+            raise OptionError(f"on_error must be 'report' or 'raise', got {on_error!r}")
+        if vocabulary is not None:
+            if beam_size < 2:
+                raise OptionError("vocabulary chooses among a beam's hypotheses: give beam_size >= 2 (e.g. 5)")
+            if not isinstance(vocabulary, Vocabulary):
+                vocabulary = Vocabulary(vocabulary)
         if beam_size < 1 or not 1 <= num_hypotheses <= beam_size:
-            raise ValueError(f"need beam_size >= 1 and 1 <= num_hypotheses <= beam_size, "
+            raise OptionError(f"need beam_size >= 1 and 1 <= num_hypotheses <= beam_size, "
                              f"got beam_size={beam_size}, num_hypotheses={num_hypotheses}")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise OptionError(f"batch_size must be >= 1, got {batch_size}")
         return dict(beam_size=beam_size, num_hypotheses=num_hypotheses, length_penalty=length_penalty,
                     batch_size=batch_size, max_len=max_len or self.config.max_decode_len, on_error=on_error,
-                    constraint=self._constraint(allowed_chars, lexicon))
+                    constraint=self._constraint(allowed_chars, lexicon), vocabulary=vocabulary,
+                    vocabulary_bonus=vocabulary_bonus)
 
     def _load(self, image: ImageInput, index: int):
         """(source name, resized line) or (source name, ImageError): never raises for a bad image."""
@@ -361,8 +375,7 @@ class Recognizer:
         """Decodes a batch; on out-of-memory, halves it and retries (remembering the size that fitted), so a
         too-large batch costs time, never results. A single line that does not fit gets the error."""
         try:
-            return self._decode_batch(batch, widths, args["beam_size"], args["num_hypotheses"],
-                                      args["length_penalty"], args["max_len"], args["constraint"])
+            return self._decode_batch(batch, widths, args)
         except torch.OutOfMemoryError as e:
             if batch.shape[0] == 1 and args["on_error"] == "raise":
                 raise
@@ -408,11 +421,12 @@ class Recognizer:
     def _encode(self, text: str, what: str) -> list[int]:
         missing = self.alphabet.missing(text)
         if missing:
-            raise ValueError(f"{what} {text!r} has characters outside the model's alphabet: {''.join(missing)!r}")
+            raise OptionError(f"{what} {text!r} has characters outside the model's alphabet: {''.join(missing)!r}")
         return self.alphabet.encode(text)
 
     @torch.inference_mode()
-    def _decode_batch(self, batch, widths, beam_size, num_hypotheses, length_penalty, max_len, constraint=None):
+    def _decode_batch(self, batch: torch.Tensor, widths: torch.Tensor, args: dict) -> list[Recognition]:
+        beam_size, max_len, constraint = args["beam_size"], args["max_len"], args["constraint"]
         # record_function ranges name the stages in torch.profiler traces (benchmarks/profile_e2e.py)
         with record_function("fastocr.encoder"):
             enc = self._run_encoder(batch)  # [T, B, H]
@@ -429,16 +443,23 @@ class Recognizer:
                 out = out.cpu()  # one host copy per batch, not a sync per line
             with record_function("fastocr.results"):
                 return self._from_greedy(out)
-        args = (step, B, beam_size, max_len, num_hypotheses, length_penalty)
+        vocabulary, n_best = args["vocabulary"], args["num_hypotheses"]
+        search = (step, B, beam_size, max_len, beam_size if vocabulary else n_best, args["length_penalty"])
         with record_function("fastocr.decoder"):
             if isinstance(constraint, tuple):
-                hyps = beam.beam_search_constrained_ref(*args, *constraint, device=self.device)
+                hyps = beam.beam_search_constrained_ref(*search, *constraint, device=self.device)
             elif use_reference():
-                hyps = beam_search_ref(*args, device=self.device)
+                hyps = beam_search_ref(*search, device=self.device)
             else:
-                hyps = beam.beam_search(*args, lexicon=constraint, device=self.device)
+                hyps = beam.beam_search(*search, lexicon=constraint, device=self.device)
         with record_function("fastocr.results"):
+            if vocabulary is not None:
+                hyps = [self._prefer_known_words(h, vocabulary, args["vocabulary_bonus"])[:n_best] for h in hyps]
             return [self._from_hypotheses(h) for h in hyps]
+
+    def _prefer_known_words(self, hyps: list[Hypothesis], vocabulary: Vocabulary, bonus: float) -> list[Hypothesis]:
+        """The hypotheses ordered by score + ``bonus`` for those the vocabulary covers (ties keep beam order)."""
+        return sorted(hyps, key=lambda h: -(h.score + bonus * vocabulary.covers(self.alphabet.decode(h.tokens))))
 
     def _from_greedy(self, out) -> list[Recognition]:
         """One Recognition per line of a GreedyOutput on the CPU: whole-batch tensor ops, then one Python list

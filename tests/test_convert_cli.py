@@ -109,3 +109,12 @@ def test_eval_max_len_cuts_the_decoding(converted, tmp_path, recognizer):
     chars = sum(map(len, labels))
     assert (chars - len(labels)) / chars <= reports[1]["cer"] <= 1.0
     assert reports[1]["cer"] != reports[0]["cer"]
+
+
+def test_recognize_with_a_vocabulary_needs_a_beam(converted, tmp_path, recognizer):
+    """A bad option combination is a usage error (exit 2) with a message, never a traceback."""
+    (tmp_path / "words.txt").write_text("美国人\n", encoding="utf-8")
+    proc = run_cli("recognize", TEST_IMAGES[0], "--model", converted, "--vocabulary", tmp_path / "words.txt")
+    assert proc.returncode == 2 and "beam_size >= 2" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("recognize", TEST_IMAGES[0], "--model", converted, "--vocabulary", tmp_path / "words.txt", "-k", "5")
+    assert proc.returncode == 0, proc.stderr
