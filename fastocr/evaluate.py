@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"exact match           {report['exact']:.4f}")
     print(f"exact (ci, alnum)     {report['exact_alnum_ci']:.4f}")
     print(f"character error rate  {report['cer']:.4f}")
-    print("by label length: " + ", ".join(f"{k}: {v['exact']:.3f} (n={v['count']})"
+    print("by label length: " + ", ".join(f"{k}: {v['exact']:.3f} (n={v['count']}, CER {v['cer']:.3f})"
                                           for k, v in report["by_length"].items()))
     print("top confusions (expected -> got): " + ", ".join(
         f"{c['expected'] or '∅'!r}->{c['got'] or '∅'!r} x{c['count']}" for c in report["confusions"]))

@@ -48,6 +48,23 @@ def _alignment_confusions(pred: str, gt: str) -> list[tuple[str, str]]:
     return out
 
 
+_BUCKETS = (10, 20, 40, 80)  # label lengths 1-9 one by one, then 10-19, 20-39, 40-79, 80+
+
+
+def length_bucket(n: int) -> str:
+    """The by-length group of a label of ``n`` characters."""
+    if n < _BUCKETS[0]:
+        return str(n)
+    for lo, hi in zip(_BUCKETS, _BUCKETS[1:]):
+        if n < hi:
+            return f"{lo}-{hi - 1}"
+    return f"{_BUCKETS[-1]}+"
+
+
+def _bucket_start(key: str) -> int:
+    return int(key.split("-")[0].rstrip("+"))
+
+
 def score(preds: Sequence[str], gts: Sequence[str], top_confusions: int = 10) -> dict:
     """Exact match, case-insensitive alphanumeric match, CER, a breakdown by label length, top confusions."""
     if len(preds) != len(gts):
@@ -59,16 +76,18 @@ def score(preds: Sequence[str], gts: Sequence[str], top_confusions: int = 10) ->
     chars = sum(len(g) for g in gts)
     by_len: dict[str, list[int]] = {}
     for p, g in zip(preds, gts):
-        key = str(len(g)) if len(g) < 10 else ("10-19" if len(g) < 20 else "20+")
-        by_len.setdefault(key, [0, 0])
-        by_len[key][0] += 1
-        by_len[key][1] += p == g
+        row = by_len.setdefault(length_bucket(len(g)), [0, 0, 0, 0])  # lines, exact, char errors, chars
+        row[0] += 1
+        row[1] += p == g
+        row[2] += edit_distance(p, g)
+        row[3] += len(g)
     confusions = Counter(c for p, g in zip(preds, gts) if p != g for c in _alignment_confusions(p, g))
     return {
         "count": n,
         "exact": exact / n if n else 0.0,
         "exact_alnum_ci": alnum / n if n else 0.0,
         "cer": errors / chars if chars else 0.0,
-        "by_length": {k: {"count": c, "exact": e / c} for k, (c, e) in sorted(by_len.items(), key=lambda x: x[0])},
+        "by_length": {k: {"count": c, "exact": e / c, "cer": err / max(1, ch)}
+                      for k, (c, e, err, ch) in sorted(by_len.items(), key=lambda kv: _bucket_start(kv[0]))},
         "confusions": [{"expected": e, "got": g, "count": c} for (e, g), c in confusions.most_common(top_confusions)],
     }

@@ -209,7 +209,8 @@ class TextSampler:
 
     def _case(self, r: random.Random, w: str) -> str:
         # Signs and headings are often upper case (half of the real scene words of the fine-tuning split).
-        v = r.choices((w, w.lower(), w.upper(), w.title()), (4, 2, 4, 2))[0]
+        title = w[:1].upper() + w[1:].lower()  # not str.title(): "Don'T"
+        v = r.choices((w, w.lower(), w.upper(), title), (4, 2, 4, 2))[0]
         return v if set(v) <= self._allowed else w
 
     def _word(self, r: random.Random) -> str:

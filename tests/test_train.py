@@ -76,6 +76,10 @@ def test_metrics():
     assert m["exact"] == pytest.approx(1 / 3) and m["exact_alnum_ci"] == pytest.approx(2 / 3)
     assert m["cer"] == pytest.approx(4 / 13)
     assert {"expected": "d", "got": "", "count": 1} in m["confusions"]
+    long = score(["a" * 45, "b" * 12, "c", "x" * 85], ["a" * 45, "b" * 13, "c", "y" * 85])
+    assert list(long["by_length"]) == ["1", "10-19", "40-79", "80+"]  # in length order
+    assert long["by_length"]["10-19"] == {"count": 1, "exact": 0.0, "cer": pytest.approx(1 / 13)}
+    assert long["by_length"]["80+"]["cer"] == 1.0 and long["by_length"]["40-79"]["exact"] == 1.0
 
 
 def test_variable_width_training_and_warm_start(tmp_path):
