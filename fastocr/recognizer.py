@@ -251,13 +251,18 @@ class Recognizer:
         images = _check_images_arg(images)
         args = self._decode_args(beam_size, num_hypotheses, length_penalty, batch_size, max_len, allowed_chars,
                                  lexicon, vocabulary, vocabulary_bonus, on_error)
-        if len(images) <= self._chunk_size(batch_size) or (os.cpu_count() or 1) == 1:
+        workers = min(8, os.cpu_count() or 1)
+        if len(images) <= self._chunk_size(batch_size) or workers == 1:
             with record_function("fastocr.load"):
-                loaded = [self._load(image, i) for i, image in enumerate(images)]
+                if len(images) >= 64 and workers > 1:  # PIL and OpenCV release the GIL while decoding
+                    with ThreadPoolExecutor(workers) as pool:
+                        loaded = list(pool.map(self._load, images, range(len(images))))
+                else:
+                    loaded = [self._load(image, i) for i, image in enumerate(images)]
             return self._recognize_loaded(loaded, args, progress)
         results: list[Recognition] = []
         with tqdm(total=len(images), desc="recognize", unit="line", disable=not progress) as bar:
-            for part in self._pipeline(images, args, workers=min(8, os.cpu_count() or 1)):
+            for part in self._pipeline(images, args, workers):
                 results += part
                 bar.update(len(part))
         return results

@@ -52,3 +52,12 @@ def test_recognize_iter_streams_the_same_results_in_order(recognizer, mixed_imag
 
 def test_warmup_runs(recognizer):
     recognizer.warmup(batch_size=2)
+
+
+def test_a_bad_image_in_a_pipelined_call_costs_only_itself(recognizer, mixed_images, one_at_a_time):
+    """12 images at batch size 4 run as 3 chunks, each loaded while the previous one is read."""
+    images = list(mixed_images[:12])
+    images[5] = b"not an image"
+    out = recognizer.recognize(images, batch_size=4)
+    assert not out[5].ok and out[5].error
+    assert [r.text for i, r in enumerate(out) if i != 5] == [one_at_a_time[i].text for i in range(12) if i != 5]
