@@ -11,7 +11,8 @@ graph reads and writes fixed addresses): the same operations in the same order, 
 products may round differently in the last bit (log-probs agree to fp32 tolerance). With ``capture=False``
 (CPU) the same body runs eagerly on the same buffers; that is how the CPU tests check the bookkeeping (padded
 rows, chunks, the last short chunk, the early exit) against ``greedy_decode_ref``. Batches are padded to a
-power of two rows, so a few graphs serve every batch size.
+power of two rows, and masked memories (additive attention) to a power of two of encoder columns, so a few
+graphs serve every batch size and line width.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections import OrderedDict
 import torch
 
 from .alphabet import SOS_TOKEN
+from .model import AdditiveMemory
 from .reference import GreedyOutput, greedy_advance
 
 
@@ -41,6 +43,12 @@ def _rebuild(like, fields: tuple[torch.Tensor, ...]):
 def padded_rows(n: int) -> int:
     """Rows of the graph that serves a batch of ``n``: the next power of two."""
     return 1 << max(0, n - 1).bit_length()
+
+
+def padded_columns(t: int) -> int:
+    """Encoder columns of the graph that serves a masked memory of ``t`` columns: the next power of two, 16 at
+    least (a variable-width model's lines are a few to a few hundred columns)."""
+    return max(16, padded_rows(t))
 
 
 class GreedyGraph:
@@ -98,10 +106,10 @@ class GreedyGraph:
     def _reset(self, memory, n: int) -> None:
         for static, new in zip(_fields(self.memory), _fields(memory)):
             d = _rows_dim(static)
-            static.narrow(d, 0, n).copy_(new)
+            static[tuple(slice(0, size) for size in new.shape)].copy_(new)  # columns past new's are masked
             if n < self.rows:  # padding rows repeat line 0: valid inputs, finished from the start
                 pad = static.narrow(d, n, self.rows - n)
-                pad.copy_(new.narrow(d, 0, 1).expand_as(pad))
+                pad.copy_(static.narrow(d, 0, 1).expand_as(pad))
         self.hidden.zero_()
         self.tokens.fill_(SOS_TOKEN)
         self.done.zero_()
@@ -152,7 +160,11 @@ class GraphCache:
         fields = _fields(memory)
         n = fields[0].shape[_rows_dim(fields[0])]
         rows = padded_rows(n)
-        shapes = tuple(tuple(rows if i == _rows_dim(f) else s for i, s in enumerate(f.shape)) for f in fields)
+        # Masked memories (additive attention) also pad their columns: one graph per power of two of them
+        # instead of one per width bucket. Columns past a line's length get weight 0 whatever they hold.
+        columns = padded_columns(fields[0].shape[0]) if isinstance(memory, AdditiveMemory) else fields[0].shape[0]
+        shapes = tuple(tuple(rows if i == _rows_dim(f) else columns if f.dim() == 3 and i == 0 else size
+                             for i, size in enumerate(f.shape)) for f in fields)
         key = (rows, shapes, fields[0].dtype, id(decoder))
         graph = self._graphs.get(key)
         if graph is None:

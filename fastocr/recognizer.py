@@ -143,9 +143,10 @@ class Recognizer:
             memory_budget_mb: caps the lines per batch so that the estimated activation memory of a batch
                 (``batch_bytes``) stays under this budget.
             cuda_graphs: greedy decoding replays the decoder loop from CUDA graphs, 4 steps per replay, one
-                graph per (rows padded to a power of two, encoder columns) (``fastocr.graphs``). CUDA only.
+                graph per (rows, encoder columns of a variable-width model), each padded to a power of two
+                (``fastocr.graphs``). CUDA only.
                 Opt-in: on an H200 the decoder runs 2.2-3.8x faster, end to end (host-bound) about 7% faster;
-                each new shape costs a capture (a variable-width model has one per width bucket).
+                each new shape costs a capture.
         """
         if model.num_classes != alphabet.num_classes:
             raise FastOCRError(f"model has {model.num_classes} classes, alphabet gives {alphabet.num_classes}")

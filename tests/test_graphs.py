@@ -80,3 +80,27 @@ def test_cuda_graphs_option_needs_cuda():
         pytest.skip("CUDA present")
     with pytest.raises(OptionError, match="cuda_graphs needs a CUDA device"):
         Recognizer(OCRModel(ModelConfig(), 5), Alphabet("abc"), device="cpu", cuda_graphs=True)
+
+
+@torch.inference_mode()
+def test_masked_memories_of_different_widths_share_a_graph():
+    """Additive attention masks columns past each line's length, so 9 and 13 encoder columns both run on a
+    16-column graph (stale columns of the earlier, wider batch included) and read as the reference does; the
+    slot model's fixed 71 slots are never padded."""
+    from fastocr.graphs import padded_columns
+
+    assert [padded_columns(t) for t in (1, 9, 16, 17, 300)] == [16, 16, 16, 32, 512]
+    model = _model("additive", 3.0)
+    cache = GraphCache(capture=False)
+    g = torch.Generator().manual_seed(3)
+    for T in (13, 9):
+        enc = torch.randn(T, 4, 32, generator=g)
+        lengths = torch.randint(1, T + 1, (4,), generator=g)
+        ref = greedy_decode_ref(AttnStep(model.decoder, enc, lengths=lengths), 4, 6)
+        _same_lines(cache.decode(model.decoder, model.decoder.memory(enc, lengths), 6), ref, exact=False)
+    assert len(cache._graphs) == 1
+    slot = _model("slot", 3.0)
+    slot_cache = GraphCache(capture=False)
+    enc = torch.randn(slot.config.num_slots, 4, 32, generator=g)
+    slot_cache.decode(slot.decoder, slot.decoder.memory(enc), 3)
+    assert next(iter(slot_cache._graphs))[1][0][0] == slot.config.num_slots
