@@ -1,6 +1,7 @@
 """Data loading for training: lines per second that one worker process delivers, synthetic (rendered with
 augmentations, vocabulary words) and real crops re-cut and degraded (``AugmentedLines``), batched by Collate
-as the training loop receives them. Training consumes 32 lines per step; compare with bench_train_step.py.
+as the training loop receives them (at ``--max-label-len`` 24, and 80 with document lines). Training consumes
+32 lines per step; compare with bench_train_step.py.
 
 Run: python -m pytest -o addopts= benchmarks/bench_synth.py --benchmark-enable --benchmark-columns=median
 ``extra_info["lines_per_s"]`` is the rate of one process (``fastocr train --workers N`` runs N of them).
@@ -19,8 +20,8 @@ WORDS = Path("/usr/share/dict/words")
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_dev" / "labels.tsv"
 
 
-def _rate(benchmark, dataset, offset: int):
-    collate = Collate(Alphabet(ASCII_CHARSET), width=1600, max_label_len=24, bucket=32)
+def _rate(benchmark, dataset, offset: int, max_len: int = 24):
+    collate = Collate(Alphabet(ASCII_CHARSET), width=2048, max_label_len=max_len, bucket=32)
     rounds = iter(range(10**6))
 
     def load():
@@ -32,9 +33,11 @@ def _rate(benchmark, dataset, offset: int):
     benchmark.extra_info["lines_per_s"] = LINES / benchmark.stats.stats.median
 
 
-def test_synthetic_lines(benchmark):
+@pytest.mark.parametrize("max_len", [24, 80], ids=["words", "up-to-80-chars"])
+def test_synthetic_lines(benchmark, max_len):
+    """--max-label-len 80 adds document lines (a quarter of the samples) that take longer to draw."""
     words = load_words(WORDS) if WORDS.exists() else None
-    _rate(benchmark, SyntheticLines(ASCII_CHARSET, 10**9, seed=0, words=words), 0)
+    _rate(benchmark, SyntheticLines(ASCII_CHARSET, 10**9, seed=0, words=words, max_len=max_len), 0, max_len)
 
 
 def test_augmented_real_crops(benchmark):
