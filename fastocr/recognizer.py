@@ -25,7 +25,7 @@ from .graphs import GraphCache
 from .model import OCRModel
 from .preprocess import ImageInput, PinnedCanvas, describe, load_rgb, padded_width, resize_line, to_batch
 from .reference import AttnStep, Hypothesis, beam_search_ref, greedy_decode_ref
-from .vocabulary import Vocabulary
+from .vocabulary import DEFAULT_BONUS, Vocabulary
 
 DEFAULT_MODEL = Path(__file__).parent / "data" / "default.safetensors"
 
@@ -221,7 +221,7 @@ class Recognizer:
         allowed_chars: str | None = None,
         lexicon: Iterable[str] | None = None,
         vocabulary: Vocabulary | Iterable[str] | None = None,
-        vocabulary_bonus: float = 2.0,
+        vocabulary_bonus: float = DEFAULT_BONUS,
         on_error: str = "report",
         progress: bool = False,
     ) -> list[Recognition]:
@@ -241,7 +241,7 @@ class Recognizer:
             vocabulary: known words, preferred but not imposed (``fastocr.vocabulary``): each line's beam
                 hypotheses are ordered by score plus ``vocabulary_bonus`` for those made of known words (or
                 numbers) only. Needs ``beam_size > 1``. Candidates keep their model scores.
-            vocabulary_bonus: the log-probability a reading made of known words is worth (default 2.0).
+            vocabulary_bonus: the log-probability a reading made of known words is worth (default 3.0).
             on_error: "report" puts the error in that item's ``error`` and goes on; "raise" raises ImageError.
             progress: show a progress bar over lines.
 
@@ -310,7 +310,7 @@ class Recognizer:
     def _decode_args(self, beam_size: int = 1, num_hypotheses: int = 1, length_penalty: float = 0.0,
                      batch_size: int = 64, max_len: int | None = None, allowed_chars: str | None = None,
                      lexicon: Iterable[str] | None = None, vocabulary: Vocabulary | Iterable[str] | None = None,
-                     vocabulary_bonus: float = 2.0, on_error: str = "report") -> dict:
+                     vocabulary_bonus: float = DEFAULT_BONUS, on_error: str = "report") -> dict:
         """Checks the decoding options once per call; raises OptionError (a ValueError) naming the bad one."""
         if on_error not in ("report", "raise"):
             raise OptionError(f"on_error must be 'report' or 'raise', got {on_error!r}")

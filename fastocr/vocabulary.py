@@ -3,8 +3,8 @@
 ``Recognizer.recognize(..., beam_size=5, vocabulary=words)`` orders each line's hypotheses by their
 log-probability plus ``vocabulary_bonus`` for those whose every word is in the vocabulary (or is a number).
 Unlike ``lexicon`` (only its entries may be output), any text can still win: an unknown name keeps its
-reading when the model is sure enough. The default bonus, 2.0, was chosen on the ``val`` part of real_dev
-(README, model card).
+reading when the model is sure enough. The default bonus was chosen for the bundled model on the ``val``
+part of real_dev (README, model card).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import FastOCRError
 
+DEFAULT_BONUS = 3.0  # log-probability; the best on real_dev's val part for the bundled model (model card)
 _NUMBER = re.compile(r"[+-]?[\d.,:/%-]*\d[\d.,:/%-]*")
 
 
@@ -59,8 +60,9 @@ def add_arguments(p) -> None:
     p.add_argument("--vocabulary", metavar="FILE",
                    help="known words (whitespace-separated, e.g. /usr/share/dict/words): among the beam's "
                         "hypotheses, readings made of them (or of numbers) are preferred; needs --beam-size >= 2")
-    p.add_argument("--vocabulary-bonus", type=float, default=2.0, metavar="B",
-                   help="log-probability such a reading is worth (default 2.0, chosen on real scene words)")
+    p.add_argument("--vocabulary-bonus", type=float, default=DEFAULT_BONUS, metavar="B",
+                   help=f"log-probability such a reading is worth (default {DEFAULT_BONUS}, chosen on real scene "
+                        "words)")
 
 
 def from_args(args) -> Vocabulary | None:

@@ -26,6 +26,7 @@ def _examples():
 def test_it_is_the_documented_model():
     rec = fastocr.Recognizer.load()
     assert rec.config.attention == "additive" and rec.alphabet.chars == ASCII_CHARSET
+    assert rec.config.max_decode_len >= 81  # trained on lines up to 80 characters
     assert DEFAULT_MODEL.stat().st_size < 25 * 2**20  # fp16 weights: small enough for the repository
 
 
@@ -44,8 +45,9 @@ def test_cli_without_model_arguments(capsys):
 
 
 # The model card's numbers, re-measured on subsets small enough for every test run, with margins: measured
-# 0.813 (real_dev's held-out test part, first 300, case-insensitive alphanumeric exact; the model was
-# fine-tuned on another part of real_dev) and 0.865 (200 rendered lines, exact).
+# 0.833 (real_dev's held-out test part, first 300, case-insensitive alphanumeric exact; the model was
+# fine-tuned on another part of real_dev), 0.885 (200 rendered lines, exact) and a CER of 0.073 (30 rendered
+# lines of 40-80 characters, invented words: no word list needed).
 def _real_dev_test_part():
     """The 1,000-line test part of real_dev that the model card reports: never trained on, never used to pick
     a checkpoint (`fastocr split ... --hold-out test=1000 --hold-out val=200`, seed 0)."""
@@ -62,7 +64,7 @@ def test_it_reads_real_scene_words_at_the_model_cards_level():
 
     items = _real_dev_test_part()[:300]
     results = fastocr.recognize_batch([path for path, _ in items], device="cpu")
-    assert score([r.text for r in results], [label for _, label in items])["exact_alnum_ci"] >= 0.75
+    assert score([r.text for r in results], [label for _, label in items])["exact_alnum_ci"] >= 0.78
 
 
 def test_it_reads_held_out_rendered_lines():
@@ -73,3 +75,13 @@ def test_it_reads_held_out_rendered_lines():
     items = [lines[i] for i in range(len(lines))]
     results = fastocr.recognize_batch([image for image, _ in items], device="cpu")
     assert score([r.text for r in results], [label for _, label in items])["exact"] >= 0.8
+
+
+def test_it_reads_long_document_lines():
+    from fastocr.metrics import score
+    from fastocr.synth import SyntheticLines
+
+    lines = SyntheticLines(ASCII_CHARSET, 10**6, seed=98, max_len=80)  # never trained on: training uses seed 0
+    items = [lines[i] for i in range(2000) if len(lines.label(i)) >= 40][:30]
+    results = fastocr.recognize_batch([image for image, _ in items], device="cpu")
+    assert score([r.text for r in results], [label for _, label in items])["cer"] <= 0.12
