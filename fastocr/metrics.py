@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from itertools import pairwise
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -55,7 +56,7 @@ def length_bucket(n: int) -> str:
     """The by-length group of a label of ``n`` characters."""
     if n < _BUCKETS[0]:
         return str(n)
-    for lo, hi in zip(_BUCKETS, _BUCKETS[1:]):
+    for lo, hi in pairwise(_BUCKETS):
         if n < hi:
             return f"{lo}-{hi - 1}"
     return f"{_BUCKETS[-1]}+"
