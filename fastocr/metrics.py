@@ -73,15 +73,15 @@ def score(preds: Sequence[str], gts: Sequence[str], top_confusions: int = 10) ->
     n = len(gts)
     exact = sum(p == g for p, g in zip(preds, gts))
     alnum = sum(alnum_lower(p) == alnum_lower(g) for p, g in zip(preds, gts))
-    errors = sum(edit_distance(p, g) for p, g in zip(preds, gts))
     chars = sum(len(g) for g in gts)
     by_len: dict[str, list[int]] = {}
     for p, g in zip(preds, gts):
         row = by_len.setdefault(length_bucket(len(g)), [0, 0, 0, 0])  # lines, exact, char errors, chars
         row[0] += 1
         row[1] += p == g
-        row[2] += edit_distance(p, g)
+        row[2] += edit_distance(p, g)  # computed once per line: the total is the rows' sum
         row[3] += len(g)
+    errors = sum(row[2] for row in by_len.values())
     confusions = Counter(c for p, g in zip(preds, gts) if p != g for c in _alignment_confusions(p, g))
     return {
         "count": n,

@@ -13,7 +13,6 @@ import os
 import re
 import string
 from collections.abc import Iterable
-from pathlib import Path
 
 from .errors import FastOCRError
 
@@ -39,11 +38,12 @@ class Vocabulary:
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> Vocabulary:
         """Whitespace-separated words of a UTF-8 text file (e.g. /usr/share/dict/words)."""
+        from .synth import load_words  # the renderer's word-file reader (imports PIL: not at CLI start)
+
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            return cls(load_words(path))
         except (OSError, UnicodeDecodeError) as e:
             raise FastOCRError(f"vocabulary {path}: cannot read it ({e})") from e
-        return cls(text.split())
 
     def __len__(self) -> int:
         return len(self.words)
