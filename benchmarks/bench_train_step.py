@@ -22,7 +22,7 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 def batch():
     g = torch.Generator().manual_seed(0)
     lines = [(torch.randint(0, 256, (32, 200, 3), generator=g, dtype=torch.uint8).numpy(), "example line")] * 32
-    images, targets, widths, _ = Collate(Alphabet(ASCII_CHARSET))(lines)
+    images, targets, _widths, _ = Collate(Alphabet(ASCII_CHARSET))(lines)
     return images.to(DEVICE), targets.to(DEVICE)
 
 

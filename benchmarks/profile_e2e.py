@@ -15,8 +15,7 @@ import time
 
 import torch
 
-from fastocr import Alphabet, Recognizer
-from fastocr.bench import decoder_model
+from fastocr.bench import noise_lines, random_weight_recognizer
 
 
 def main() -> None:
@@ -29,11 +28,8 @@ def main() -> None:
     p.add_argument("--top", type=int, default=25)
     args = p.parse_args()
 
-    rec = Recognizer(decoder_model(), Alphabet("".join(chr(0x4E00 + i) for i in range(5989))), device=args.device,
-                     precision=args.precision, cuda_graphs=args.cuda_graphs)
-    g = torch.Generator().manual_seed(0)
-    images = [torch.randint(0, 256, (32, 60 + 7 * i % 340, 3), generator=g, dtype=torch.uint8).numpy()
-              for i in range(args.count)]
+    rec = random_weight_recognizer(args.device, precision=args.precision, cuda_graphs=args.cuda_graphs)
+    images = noise_lines(args.count)
 
     def run():
         rec.recognize(images, batch_size=args.batch)

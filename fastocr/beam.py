@@ -117,7 +117,7 @@ class BeamState:
     def new(cls, B: int, K: int, N: int, L: int, device=None, constrained: bool = False) -> BeamState:
         scores = torch.full((B, K), -math.inf, device=device)
         scores[:, 0] = 0.0  # only beam 0 is live at first: no K copies of one prefix
-        long = dict(dtype=torch.long, device=device)
+        long = {"dtype": torch.long, "device": device}
         return cls(
             scores=scores,
             done=torch.zeros(B, dtype=torch.bool, device=device),
@@ -197,7 +197,7 @@ def beam_search(
     dfa = {}
     if automaton is not None:
         on_device = automaton.to(device)
-        dfa = dict(dfa_offsets=on_device.offsets, dfa_tokens=on_device.tokens, dfa_next=on_device.next)
+        dfa = {"dfa_offsets": on_device.offsets, "dfa_tokens": on_device.tokens, "dfa_next": on_device.next}
     state = BeamState.new(B, K, N, max_len, device, constrained=automaton is not None)
     tokens = torch.full((B * K,), SOS_TOKEN, dtype=torch.long, device=device)
     parents = None

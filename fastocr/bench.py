@@ -334,26 +334,38 @@ def _bench_images(args, rec, random_weights: bool) -> list:
             return [lines[i][0] for i in range(args.count)]
         except (RuntimeError, ValueError):  # no usable font for this alphabet
             pass
+    return noise_lines(args.count)
+
+
+def noise_lines(count: int) -> list:
+    """``count`` noise images 32 px tall and 60-399 px wide (seeded): inputs for timing random weights."""
     g = torch.Generator().manual_seed(0)
     return [torch.randint(0, 256, (32, 60 + 7 * i % 340, 3), generator=g, dtype=torch.uint8).numpy()
-            for i in range(args.count)]
+            for i in range(count)]
+
+
+def random_weight_recognizer(device="cpu", **options):
+    """A Recognizer of the original architecture (5,991 classes) with random weights: timings need no
+    checkpoint. ``options``: those of ``Recognizer`` (precision, cuda_graphs, ...)."""
+    from .alphabet import Alphabet
+    from .recognizer import Recognizer
+
+    return Recognizer(decoder_model(), Alphabet("".join(chr(0x4E00 + i) for i in range(5989))), device=device,
+                      **options)
 
 
 def _recognizer(args):
     """(the recognizer to time, whether it has random weights: --random-weights, or no model given and none
     bundled)."""
     from .cli import _load_recognizer
-    from .recognizer import DEFAULT_MODEL, Recognizer
+    from .recognizer import DEFAULT_MODEL
 
     if not args.random_weights and (args.model or args.encoder or DEFAULT_MODEL.exists()):
         return _load_recognizer(args), False
-    from .alphabet import Alphabet
-
     if args.model or args.encoder:
         raise FastOCRError("--random-weights times the original architecture: give no model with it")
     print("timing the original architecture (5,991 classes) with random weights on noise images", file=sys.stderr)
-    return Recognizer(decoder_model(), Alphabet("".join(chr(0x4E00 + i) for i in range(5989))),
-                      device=args.device, precision=args.precision, cuda_graphs=args.cuda_graphs), True
+    return random_weight_recognizer(args.device, precision=args.precision, cuda_graphs=args.cuda_graphs), True
 
 
 def _case_list(args) -> list[tuple]:

@@ -18,7 +18,7 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,7 +27,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
-ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, Image.Image]
+ImageInput = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray | Image.Image
 
 # PIL's own decompression-bomb limit (about 89 Mpx) warns; fastocr refuses past it (a text line is never that big).
 MAX_PIXELS = 89_478_485
@@ -120,6 +120,15 @@ def padded_width(line_width: int, width: int, bucket: int | None) -> int:
     return max(bucket, -(-line_width // bucket) * bucket)
 
 
+def pad_line(line: np.ndarray, width: int) -> np.ndarray:
+    """A resized line right-padded with zeros (-1 once normalised) to ``width`` columns; itself if that wide."""
+    if line.shape[1] == width:
+        return line
+    out = np.zeros((line.shape[0], width, *line.shape[2:]), line.dtype)
+    out[:, : line.shape[1]] = line
+    return out
+
+
 class PinnedCanvas:
     """A reusable page-locked host canvas for ``to_batch``'s uploads to a GPU. A fresh canvas per batch costs
     its page faults (about 20 ms for 1,024 lines on a lent H200's host) and a synchronous copy; this one is
@@ -150,6 +159,20 @@ class PinnedCanvas:
         return x
 
 
+def fill_canvas(lines: list[np.ndarray], height: int, width: int, staging: PinnedCanvas | None = None
+                ) -> torch.Tensor:
+    """The lines, right-padded with zeros, in one uint8 (N, height, width, 3) canvas (``staging``'s if given).
+
+    One torch call copies every line, with the GIL released throughout: a numpy copy per line gives the GIL
+    back and has to win it again, line after line, against the loader threads (benchmarks/bench_to_batch.py).
+    """
+    shape = (len(lines), height, width, 3)
+    canvas = torch.empty(shape, dtype=torch.uint8) if staging is None else staging.take(shape)
+    if lines:
+        torch.stack([torch.from_numpy(pad_line(line, width)) for line in lines], out=canvas)
+    return canvas
+
+
 def to_batch(lines: list[np.ndarray], height: int = 32, width: int = 280, device=None,
              channels_last: bool = False, staging: PinnedCanvas | None = None) -> torch.Tensor:
     """Resized lines -> normalised batch (N, 3, height, width) float32 in [-1, 1], right-padded with -1.
@@ -159,15 +182,10 @@ def to_batch(lines: list[np.ndarray], height: int = 32, width: int = 280, device
     are the same bits on any device. ``channels_last`` returns the NCHW view of the NHWC canvas (what
     convolutions prefer on CPU); otherwise a contiguous NCHW batch, as the original's ToTensor gives (a
     channels-last batch makes oneDNN sum in another order: confidences move by up to 2e-5, relative).
-    ``staging``: fill a reusable (pinned) canvas instead of a fresh one (``PinnedCanvas``).
+    ``staging``: fill a reusable (pinned) canvas instead of a fresh one (``PinnedCanvas``). Lines already
+    padded to ``width`` (``pad_line``, as the recognizer's loader threads do) are copied as they are.
     """
-    shape = (len(lines), height, width, 3)
-    canvas = torch.zeros(shape, dtype=torch.uint8) if staging is None else staging.take(shape)
-    pixels = canvas.numpy()
-    for i, line in enumerate(lines):
-        pixels[i, :, : line.shape[1]] = line
-        if staging is not None:  # a reused canvas holds the last batch's pixels
-            pixels[i, :, line.shape[1] :] = 0
+    canvas = fill_canvas(lines, height, width, staging)
     x = canvas.to(device) if staging is None else staging.upload(canvas, device)
     x = x.permute(0, 3, 1, 2)  # NCHW view of NHWC memory
     if not channels_last:

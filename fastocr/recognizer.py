@@ -23,7 +23,16 @@ from .decode import greedy_decode
 from .errors import FastOCRError, ImageError, OptionError
 from .graphs import GraphCache
 from .model import OCRModel
-from .preprocess import ImageInput, PinnedCanvas, describe, load_rgb, padded_width, resize_line, to_batch
+from .preprocess import (
+    ImageInput,
+    PinnedCanvas,
+    describe,
+    load_rgb,
+    pad_line,
+    padded_width,
+    resize_line,
+    to_batch,
+)
 from .reference import AttnStep, Hypothesis, beam_search_ref, greedy_decode_ref
 from .vocabulary import DEFAULT_BONUS, Vocabulary
 
@@ -252,21 +261,8 @@ class Recognizer:
         images = _check_images_arg(images)
         args = self._decode_args(beam_size, num_hypotheses, length_penalty, batch_size, max_len, allowed_chars,
                                  lexicon, vocabulary, vocabulary_bonus, on_error)
-        workers = min(8, os.cpu_count() or 1)
-        if len(images) <= self._chunk_size(batch_size) or workers == 1:
-            with record_function("fastocr.load"):
-                if len(images) >= 64 and workers > 1:  # PIL and OpenCV release the GIL while decoding
-                    with ThreadPoolExecutor(workers) as pool:
-                        loaded = list(pool.map(self._load, images, range(len(images))))
-                else:
-                    loaded = [self._load(image, i) for i, image in enumerate(images)]
-            return self._recognize_loaded(loaded, args, progress)
-        results: list[Recognition] = []
         with tqdm(total=len(images), desc="recognize", unit="line", disable=not progress) as bar:
-            for part in self._pipeline(images, args, workers):
-                results += part
-                bar.update(len(part))
-        return results
+            return [r for part in self._pipeline(images, args, min(8, os.cpu_count() or 1), bar) for r in part]
 
     def recognize_iter(self, images: Iterable[ImageInput], *, workers: int = 2, **kwargs) -> Iterator[Recognition]:
         """Yields one Recognition per input, in order, while ``workers`` threads decode the next images.
@@ -287,8 +283,10 @@ class Recognizer:
         A variable-width one batches lines of one canvas width: more lines, so that batches stay full."""
         return batch_size * (8 if self.config.variable_width else 1)
 
-    def _pipeline(self, images: Iterable[ImageInput], args: dict, workers: int) -> Iterator[list[Recognition]]:
-        """Results chunk by chunk, in input order, while a thread pool loads the next chunk."""
+    def _pipeline(self, images: Iterable[ImageInput], args: dict, workers: int,
+                  bar: tqdm | None = None) -> Iterator[list[Recognition]]:
+        """Results chunk by chunk, in input order, while a thread pool loads the next chunk (PIL and OpenCV
+        release the GIL while they decode and resize)."""
         numbered = enumerate(images)
         chunk = self._chunk_size(args["batch_size"])
         with ThreadPoolExecutor(workers) as pool:
@@ -300,7 +298,7 @@ class Recognizer:
                 with record_function("fastocr.load"):
                     loaded = [f.result() for f in pending]
                 pending = submit()  # the next chunk loads while this one is decoded
-                yield self._recognize_loaded(loaded, args, False)
+                yield self._recognize_loaded(loaded, args, bar)
 
     def warmup(self, batch_size: int = 8) -> None:
         """Runs one small batch so the first real call does not pay one-time costs (allocations, JIT, autotune)."""
@@ -324,48 +322,50 @@ class Recognizer:
                              f"got beam_size={beam_size}, num_hypotheses={num_hypotheses}")
         if batch_size < 1:
             raise OptionError(f"batch_size must be >= 1, got {batch_size}")
-        return dict(beam_size=beam_size, num_hypotheses=num_hypotheses, length_penalty=length_penalty,
-                    batch_size=batch_size, max_len=max_len or self.config.max_decode_len, on_error=on_error,
-                    constraint=self._constraint(allowed_chars, lexicon), vocabulary=vocabulary,
-                    vocabulary_bonus=vocabulary_bonus)
+        return {"beam_size": beam_size, "num_hypotheses": num_hypotheses, "length_penalty": length_penalty,
+                    "batch_size": batch_size, "max_len": max_len or self.config.max_decode_len, "on_error": on_error,
+                    "constraint": self._constraint(allowed_chars, lexicon), "vocabulary": vocabulary,
+                    "vocabulary_bonus": vocabulary_bonus}
 
     def _load(self, image: ImageInput, index: int):
-        """(source name, resized line) or (source name, ImageError): never raises for a bad image."""
+        """(source name, resized line padded to its canvas width, the line's own width), or (source name,
+        ImageError, 0): never raises for a bad image. Padding here, in the loader threads, leaves ``to_batch``
+        one copy to make on the calling thread."""
         source = describe(image, index)
-        try:
-            return source, resize_line(load_rgb(image, source), self.config.img_height, self.config.img_width)
-        except ImageError as e:
-            return source, e
-
-    def _recognize_loaded(self, loaded: list, args: dict, progress: bool) -> list[Recognition]:
         cfg = self.config
+        try:
+            line = resize_line(load_rgb(image, source), cfg.img_height, cfg.img_width)
+        except ImageError as e:
+            return source, e, 0
+        bucket = cfg.width_bucket if cfg.variable_width else None
+        return source, pad_line(line, padded_width(line.shape[1], cfg.img_width, bucket)), line.shape[1]
+
+    def _recognize_loaded(self, loaded: list, args: dict, bar: tqdm | None) -> list[Recognition]:
         results: list[Recognition | None] = [None] * len(loaded)
-        lines, good = [], []
-        for i, (source, line) in enumerate(loaded):
-            if isinstance(line, ImageError):
-                if args["on_error"] == "raise":
-                    raise line
-                results[i] = Recognition("", 0.0, [], source, error=line.reason)
-            else:
-                lines.append(line)
-                good.append(i)
         # Lines of one canvas width share a batch (one group for fixed-width models), so a line's result does
         # not depend on the other lines it is batched with.
-        bucket = cfg.width_bucket if cfg.variable_width else None
         groups: dict[int, list[int]] = {}
-        for j, line in enumerate(lines):
-            groups.setdefault(padded_width(line.shape[1], cfg.img_width, bucket), []).append(j)
+        for i, (source, line, _) in enumerate(loaded):
+            if not isinstance(line, ImageError):
+                groups.setdefault(line.shape[1], []).append(i)
+            elif args["on_error"] == "raise":
+                raise line
+            else:
+                results[i] = Recognition("", 0.0, [], source, error=line.reason)
+                if bar is not None:
+                    bar.update()
         chunks = [(w, js[s : s + bs]) for w, js in sorted(groups.items())
                   for bs in [self._batch_limit(args, w)] for s in range(0, len(js), bs)]
-        for width, js in tqdm(chunks, desc="recognize", unit="batch", disable=not progress or len(chunks) < 2):
+        for width, js in chunks:
             with record_function("fastocr.to_batch"):
-                batch = to_batch([lines[j] for j in js], cfg.img_height, width, self.device, self.channels_last,
-                                 self._staging())
-                widths = torch.tensor([lines[j].shape[1] for j in js], device=self.device)
-            decoded = self._decode_splitting_on_oom(batch, widths, args)
-            for j, rec in zip(js, decoded):
-                rec.source = loaded[good[j]][0]
-                results[good[j]] = rec
+                batch = to_batch([loaded[i][1] for i in js], self.config.img_height, width, self.device,
+                                 self.channels_last, self._staging())
+                widths = torch.tensor([loaded[i][2] for i in js], device=self.device)
+            for i, rec in zip(js, self._decode_splitting_on_oom(batch, widths, args)):
+                rec.source = loaded[i][0]
+                results[i] = rec
+            if bar is not None:
+                bar.update(len(js))
         return results  # type: ignore[return-value]
 
     def _batch_limit(self, args: dict, width: int) -> int:
@@ -459,13 +459,7 @@ class Recognizer:
             else:
                 hyps = beam.beam_search(*search, lexicon=constraint, device=self.device)
         with record_function("fastocr.results"):
-            if vocabulary is not None:
-                hyps = [self._prefer_known_words(h, vocabulary, args["vocabulary_bonus"])[:n_best] for h in hyps]
-            return [self._from_hypotheses(h) for h in hyps]
-
-    def _prefer_known_words(self, hyps: list[Hypothesis], vocabulary: Vocabulary, bonus: float) -> list[Hypothesis]:
-        """The hypotheses ordered by score + ``bonus`` for those the vocabulary covers (ties keep beam order)."""
-        return sorted(hyps, key=lambda h: -(h.score + bonus * vocabulary.covers(self.alphabet.decode(h.tokens))))
+            return [self._from_hypotheses(h, n_best, vocabulary, args["vocabulary_bonus"]) for h in hyps]
 
     def _from_greedy(self, out) -> list[Recognition]:
         """One Recognition per line of a GreedyOutput on the CPU: whole-batch tensor ops, then one Python list
@@ -481,14 +475,22 @@ class Recognizer:
             results.append(Recognition(text, conf, p[:n_chars], "", None, [Candidate(text, score, conf)]))
         return results
 
-    def _from_hypotheses(self, hyps: list[Hypothesis]) -> Recognition:
-        if not hyps:  # the constraints left nothing to output
+    def _from_hypotheses(self, hyps: list[Hypothesis], n_best: int, vocabulary: Vocabulary | None = None,
+                         bonus: float = 0.0) -> Recognition:
+        """A line's Recognition from its hypotheses, best first. With a vocabulary they are first ordered by score
+        + ``bonus`` for those the vocabulary covers (ties keep beam order); candidates keep their model scores."""
+        texts = [self.alphabet.decode(h.tokens) for h in hyps]
+        order = list(range(len(hyps)))
+        if vocabulary is not None:
+            order.sort(key=lambda k: -(hyps[k].score + bonus * vocabulary.covers(texts[k])))
+        order = order[:n_best]
+        if not order:  # the constraints left nothing to output
             return Recognition("", 0.0, [], "", None, [])
         cands = []
-        for h in hyps:
-            probs = torch.exp(torch.tensor(h.token_logprobs, dtype=torch.float32))
-            cands.append(Candidate(self.alphabet.decode(h.tokens), h.score, _sequential_product(probs)))
-        best = hyps[0]
+        for k in order:
+            probs = torch.exp(torch.tensor(hyps[k].token_logprobs, dtype=torch.float32))
+            cands.append(Candidate(texts[k], hyps[k].score, _sequential_product(probs)))
+        best = hyps[order[0]]
         n_chars = len(best.tokens) - (1 if best.finished else 0)
         probs = torch.exp(torch.tensor(best.token_logprobs[:n_chars], dtype=torch.float32)).tolist()
         return Recognition(cands[0].text, cands[0].confidence, probs, "", None, cands)

@@ -42,8 +42,8 @@ _SCRIPTS = {
                "opensans-*", "lato-*", "cantarell-*", "carlito-*"), "Aa0", "fonts-dejavu-core fonts-liberation2"),
     "cjk": (("wqy-zenhei*", "noto*cjk*"), "中文字", "fonts-wqy-zenhei (or fonts-noto-cjk)"),
 }
-_MONTHS = ("January February March April May June July August September October "
-           "November December").split()
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
 _VOWELS, _CONSONANTS = "aeiou", "bcdfghjklmnprstvwyz"
 _WRAPS = (("(", ")"), ("[", "]"), ('"', '"'), ("'", "'"), ("<", ">"), ("*", "*"), ("", "."),
           ("", ","), ("", ":"), ("", ";"), ("", "!"), ("", "?"), ("", "..."), ("#", ""),

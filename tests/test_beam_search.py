@@ -183,10 +183,10 @@ def test_random_configurations_match_reference(images, k, vocab, n_frac, max_len
     """Edges at once: V=2 (only SOS/EOS), K=32 (the largest beam), max_len 1, negative alpha, exact ties."""
     constraints = None
     if constraint == "allowed" and vocab > 2:
-        constraints = dict(allowed=list(range(2, vocab, 2)))
+        constraints = {"allowed": list(range(2, vocab, 2))}
     elif constraint == "lexicon" and vocab > 2:
         words = random_words(vocab, 1 + seed % 6, seed, longest=3)
-        constraints = dict(lexicon=words + [[]] * (seed % 3 == 0))  # sometimes EOS at the root
+        constraints = {"lexicon": words + [[]] * (seed % 3 == 0)}  # sometimes EOS at the root
     n = 1 + int(n_frac * (k - 1))
     run_both(images, k, vocab, seed, max_len, n, alpha, constraints, eos_boost=eos_boost, quantum=quantum)
 
@@ -241,9 +241,9 @@ def test_constrained_matches_masked_reference(case, images, k, vocab, n, alpha):
     g = torch.Generator().manual_seed(k + vocab)
     charset = (torch.randperm(vocab - 2, generator=g)[: max(10, vocab // 3)] + 2).tolist()
     words = random_words(vocab, {"narrow": 3, "empty_entry": 6}.get(case, 300), seed=vocab)
-    constraints = {"charset": dict(allowed=charset), "lexicon": dict(lexicon=words),
-                   "narrow": dict(lexicon=words), "both": dict(allowed=charset, lexicon=words),
-                   "empty_entry": dict(lexicon=[[]] + words)}[case]
+    constraints = {"charset": {"allowed": charset}, "lexicon": {"lexicon": words},
+                   "narrow": {"lexicon": words}, "both": {"allowed": charset, "lexicon": words},
+                   "empty_entry": {"lexicon": [[]] + words}}[case]
     max_len = 7
     results = run_both(images, k, vocab, seed=7, max_len=max_len, n=n, alpha=alpha, constraints=constraints,
                        eos_boost=4.0 if vocab > 100 else 0.0)

@@ -13,7 +13,7 @@ from fastocr.cli import build_parser, main
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "fastocr.cli", *map(str, args)], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "fastocr.cli", *map(str, args)], capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -115,3 +115,13 @@ def test_cli_fp16_without_cuda_is_a_clear_usage_error(original_files, capsys):
     assert main([*argv, "--precision", "fp16"]) == 2
     assert "needs a CUDA device" in capsys.readouterr().err
     assert main([*argv, "--precision", "bf16"]) == 0
+
+
+def test_progress_counts_lines_bad_ones_included(recognizer, images, expected, capsys):
+    """One progress unit, the line, whether the input fits in one chunk or streams through several."""
+    for batch_size in (64, 4):  # one chunk; chunks of 4 lines loaded while the previous one is decoded
+        results = recognizer.recognize(images + [b"not an image"], batch_size=batch_size, progress=True)
+        _same(results[:-1], expected)
+        assert not results[-1].ok
+        bar = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+        assert f"{len(images) + 1}/{len(images) + 1}" in bar and "line" in bar, bar

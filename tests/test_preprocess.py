@@ -9,7 +9,7 @@ from conftest import TEST_IMAGES
 from original import orig_transform
 from PIL import Image
 
-from fastocr.preprocess import PinnedCanvas, load_rgb, preprocess, resize_line, to_batch
+from fastocr.preprocess import PinnedCanvas, load_rgb, pad_line, preprocess, resize_line, to_batch
 
 
 def test_matches_original_transform_bit_for_bit(generated_images):
@@ -68,3 +68,16 @@ def test_reused_canvas_gives_the_same_batches():
         assert torch.equal(got, to_batch(lines, 32, 280))
         kept.append((got, got.clone()))
     assert all(torch.equal(a, b) for a, b in kept)
+
+
+def test_lines_padded_ahead_give_the_same_batch():
+    """The recognizer's loader threads pad each line to its canvas width (pad_line): to_batch must build the
+    same batch from padded and unpadded lines, and an empty list gives an empty batch."""
+    rng = np.random.default_rng(1)
+    lines = [rng.integers(1, 256, (32, w, 3), dtype=np.uint8) for w in (280, 90, 1)]
+    padded = [pad_line(line, 280) for line in lines]
+    assert padded[0] is lines[0]
+    assert all(p.shape == (32, 280, 3) and np.array_equal(p[:, : l.shape[1]], l) and not p[:, l.shape[1]:].any()
+               for p, l in zip(padded, lines))
+    assert torch.equal(to_batch(padded, 32, 280), to_batch(lines, 32, 280))
+    assert to_batch([], 32, 280).shape == (0, 3, 32, 280)

@@ -11,7 +11,7 @@ def _run(recognizer, monkeypatch, reference: bool, **kw):
     return recognizer.recognize(TEST_IMAGES, **kw)
 
 
-@pytest.mark.parametrize("kw", [dict(beam_size=3, num_hypotheses=2), dict(beam_size=5, length_penalty=0.6)])
+@pytest.mark.parametrize("kw", [{"beam_size": 3, "num_hypotheses": 2}, {"beam_size": 5, "length_penalty": 0.6}])
 def test_extension_beam_equals_reference_beam(recognizer, monkeypatch, kw):
     fast = _run(recognizer, monkeypatch, False, **kw)
     ref = _run(recognizer, monkeypatch, True, **kw)

@@ -33,7 +33,7 @@ def test_masked_attention_equals_attention_over_the_valid_prefix():
     lengths = torch.tensor([1, 7, 40, 23, 16])
     context, weights = additive_attention_ref(keys, query, v, values, lengths)
     for n, L in enumerate(lengths.tolist()):
-        c1, w1 = additive_attention_ref(keys[:L, n : n + 1], query[n : n + 1], v, values[:L, n : n + 1],
+        c1, _w1 = additive_attention_ref(keys[:L, n : n + 1], query[n : n + 1], v, values[:L, n : n + 1],
                                         torch.tensor([L]))
         torch.testing.assert_close(context[n], c1[0], rtol=1e-5, atol=1e-6)
         assert weights[n, L:].eq(0).all() and math.isclose(float(weights[n].sum()), 1.0, rel_tol=1e-5)
