@@ -7,6 +7,7 @@ import json
 import sys
 
 from . import vocabulary
+from .checkpoint import atomic_write_bytes
 from .data import read_label_list
 from .metrics import score
 
@@ -16,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      "report exact match (case-sensitive), case-insensitive alphanumeric exact match (the usual "
                      "scene-text protocol), character error rate, accuracy by label length and the most frequent "
                      "confusions.")
-    p.epilog = "example:\n  fastocr eval ../shared/data/real_dev/labels.tsv --model en.safetensors --json"
+    p.epilog = ("examples:\n  fastocr eval ../shared/data/real_dev/labels.tsv --model en.safetensors --json\n"
+                "  fastocr eval heldout/labels.tsv --errors heldout-errors.tsv")
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("list", metavar="LIST", help="label list file")
     p.add_argument("--model", "-m", help="fastocr model file (default: the bundled model)")
@@ -30,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="decode steps per line (default: the model's; lines longer than it are cut)")
     vocabulary.add_arguments(p)
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.add_argument("--errors", metavar="FILE",
+                   help="write the misread lines (exact match) to FILE: 'path<TAB>label<TAB>read', an unreadable "
+                        "image's read column empty")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
                             vocabulary_bonus=args.vocabulary_bonus, progress=sys.stderr.isatty())
     report = score([r.text for r in results], [label for _, label in items])
     report["unreadable"] = [r.source for r in results if not r.ok]
+    if args.errors:
+        atomic_write_bytes(args.errors, "".join(f"{path}\t{label}\t{r.text}\n" for (path, label), r
+                                                in zip(items, results) if r.text != label or not r.ok).encode())
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0

@@ -479,6 +479,15 @@ class SyntheticLines(torch.utils.data.Dataset):
         return self.sampler.sample(self._generators(int(i))[1])
 
     def __getitem__(self, i: int) -> tuple[Image.Image, str]:
+        text, font, rng = self._plan(i)
+        return render_line(text, font, rng, self.height, self.augment), text
+
+    def font(self, i: int) -> Path:
+        """The font file item ``i`` is drawn with (without drawing it)."""
+        return self._plan(i)[1]
+
+    def _plan(self, i: int) -> tuple[str, Path, np.random.Generator]:
+        """Item ``i``'s text, its font, and the generator its looks are drawn from."""
         i = int(i) + (self.length if i < 0 else 0)
         if not 0 <= i < self.length:
             raise IndexError(i)
@@ -488,12 +497,11 @@ class SyntheticLines(torch.utils.data.Dataset):
             text = self.sampler.sample(py)
             for k in order:  # first font in this item's order that draws every char
                 if all(has_glyph(str(self.fonts[k]), c) for c in set(text)):
-                    return render_line(text, self.fonts[k], rng, self.height, self.augment), text
+                    return text, self.fonts[k], rng
         # No font draws a whole sample (mixed-script charsets): keep what the best font
         # draws; it draws at least one non-space, as every charset char has some font.
         font = max((self.fonts[k] for k in order), key=lambda f: sum(has_glyph(str(f), c) for c in text))
-        text = "".join(c for c in text if has_glyph(str(font), c)).strip()
-        return render_line(text, font, rng, self.height, self.augment), text
+        return "".join(c for c in text if has_glyph(str(font), c)).strip(), font, rng
 
 
 def write_dataset(out_dir: Path, count: int, charset: str, seed: int = 0, fmt: str = "tsv",
@@ -511,8 +519,11 @@ def write_dataset(out_dir: Path, count: int, charset: str, seed: int = 0, fmt: s
         **kw: Further ``SyntheticLines`` arguments (fonts, words, augment, height, max_len).
 
     Returns:
-        Path of the label list, which appears (atomically) only after all images.
+        Path of the label list, which appears (atomically) only after all images, and after ``fonts.tsv``
+        (``path<TAB>font file``: which font drew each image, to break errors down by font).
     """
+    from .checkpoint import atomic_write_bytes
+
     if fmt not in ("tsv", "original"):
         raise ValueError(f"fmt must be 'tsv' or 'original', not {fmt!r}")
     if fmt == "original":  # its one-space separator cannot carry spaces in labels
@@ -527,11 +538,14 @@ def write_dataset(out_dir: Path, count: int, charset: str, seed: int = 0, fmt: s
     fd, tmp = tempfile.mkstemp(prefix=".labels-", dir=out_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            fonts = []
             for i in tqdm(range(count), desc="synth", unit="img", disable=not progress):
                 image, label = data[i]
                 rel = f"images/{i:0{width}d}.png"
                 image.save(out_dir / rel, compress_level=1)  # level 6 saves ~6 % space at 1.5x the time
                 f.write(f"{rel}{sep}{label}\n")
+                fonts.append(f"{rel}\t{data.font(i).name}\n")
+            atomic_write_bytes(out_dir / "fonts.tsv", "".join(fonts).encode())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)

@@ -96,6 +96,19 @@ def test_eval_reports_metrics_as_json(converted, tmp_path, recognizer):
     assert report["count"] == 3 and report["exact"] == 0.0 and report["cer"] > 0.5
 
 
+def test_eval_writes_the_misread_lines(converted, tmp_path, recognizer):
+    """--errors lists every line read wrong (these random weights read none right), with what was read, and an
+    unreadable image with an empty reading; a line read right is left out."""
+    missing = tmp_path / "missing.png"
+    read = [r.text for r in recognizer.recognize(TEST_IMAGES[:2])]
+    items = [(TEST_IMAGES[0], TEST_IMAGES[0].stem), (TEST_IMAGES[1], read[1]), (missing, "gone")]
+    (tmp_path / "list.tsv").write_text("".join(f"{p}\t{label}\n" for p, label in items), encoding="utf-8")
+    proc = run_cli("eval", tmp_path / "list.tsv", "--model", converted, "--errors", tmp_path / "errors.tsv")
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split("\t") for line in (tmp_path / "errors.tsv").read_text(encoding="utf-8").splitlines()]
+    assert rows == [[str(TEST_IMAGES[0]), TEST_IMAGES[0].stem, read[0]], [str(missing), "gone", ""]]
+
+
 def test_eval_max_len_cuts_the_decoding(converted, tmp_path, recognizer):
     """--max-len reaches the decoder: one step per line leaves at most one character of each prediction, so
     each label loses all its characters but at most one, and the score differs from a full decoding's."""

@@ -182,7 +182,11 @@ def test_write_dataset_tsv_round_trips(latin_fonts: list[Path], tmp_path: Path) 
         img, text = data[i]
         assert label == text
         assert np.array_equal(np.asarray(Image.open(tmp_path / rel).convert("RGB")), np.asarray(img))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["images", "labels.tsv"], "temp file left"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fonts.tsv", "images", "labels.tsv"], "temp file left"
+    fonts = _read_list(tmp_path / "fonts.tsv", "\t")
+    assert [rel for rel, _ in fonts] == [rel for rel, _ in entries]
+    assert [name for _, name in fonts] == [data.font(i).name for i in range(10)]
+    assert len({name for _, name in fonts}) > 1 and {name for _, name in fonts} <= {f.name for f in data.fonts}
 
 
 def test_write_dataset_original_format(latin_fonts: list[Path], tmp_path: Path) -> None:
