@@ -177,3 +177,45 @@ def test_recognizer_with_cuda_graphs_reads_as_without(original_files):
     assert [r.text for r in got] == [r.text for r in ref]
     for g, r in zip(got, ref):
         assert math.isclose(g.confidence, r.confidence, rel_tol=1e-4), (g.confidence, r.confidence)
+
+
+def test_captured_graphs_of_masked_memories_share_an_octave():
+    """A variable-width model's memories of 33, 40 and 64 columns replay one captured 64-column graph (65 needs
+    a 128-column one), with the columns past each line's length masked: the same lines as eager decoding."""
+    from fastocr.bench import decoder_model
+    from fastocr.config import ModelConfig
+    from fastocr.graphs import GraphCache
+
+    cfg = ModelConfig(attention="additive", img_width=400)
+    model = decoder_model(num_classes=97, config=cfg, device="cuda")
+    model.decoder.decoder.out.bias.data[1] = 2.0
+    captured, eager = GraphCache(), GraphCache(capture=False)
+    with torch.inference_mode():
+        for n, T in ((5, 33), (7, 40), (8, 64), (3, 65)):
+            g = torch.Generator(device="cuda").manual_seed(T)
+            enc = torch.randn(T, n, cfg.hidden_size, device="cuda", generator=g)
+            memory = model.decoder.memory(enc, torch.randint(1, T + 1, (n,), device="cuda", generator=g))
+            a, b = captured.decode(model.decoder, memory, 20), eager.decode(model.decoder, memory, 20)
+            assert torch.equal(a.lengths, b.lengths) and torch.equal(a.tokens, b.tokens)
+            assert_close_verbose(a.confidence, b.confidence, atol=FP32_TOL, rtol=FP32_TOL)
+    assert len(captured._graphs) == 2
+
+
+def test_bundled_model_with_cuda_graphs_reads_as_without():
+    """The variable-width default model on lines of many widths (many width buckets, few graphs)."""
+    import fastocr
+    from fastocr.recognizer import DEFAULT_MODEL
+    from fastocr.synth import ASCII_CHARSET, SyntheticLines
+
+    if not DEFAULT_MODEL.exists():
+        pytest.skip("no bundled default model")
+    lines = SyntheticLines(ASCII_CHARSET, 48, seed=5, max_len=60)
+    images = [lines[i][0] for i in range(len(lines))]
+    ref = fastocr.Recognizer.load(device="cuda").recognize(images, batch_size=16)
+    rec = fastocr.Recognizer.load(device="cuda", cuda_graphs=True)
+    got = rec.recognize(images, batch_size=16)
+    assert [r.text for r in got] == [r.text for r in ref]
+    for g, r in zip(got, ref):
+        assert math.isclose(g.confidence, r.confidence, rel_tol=1e-4), (g.confidence, r.confidence)
+    widths = {rec._load(image, 0)[1].shape[1] for image in images}
+    print(f"{len(widths)} canvas widths, {len(rec._graphs._graphs)} graphs")
