@@ -13,6 +13,7 @@ import argparse
 import csv
 import hashlib
 import io
+import math
 import os
 import random
 import sys
@@ -395,10 +396,22 @@ class _Run:
         return best
 
 
+def learning_rate(args: argparse.Namespace, step: int) -> float:
+    """The rate of the update after ``step`` steps: ``--lr``, then from ``--decay-from`` on a cosine down to a
+    hundredth of it at ``--steps``. A function of the step alone, so a resumed run keeps to the schedule."""
+    start = args.decay_from
+    if start is None or step <= start:
+        return args.lr
+    done = min(1.0, (step - start) / (args.steps - start))
+    return args.lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * done)))
+
+
 def train(args: argparse.Namespace) -> Path:
     """Runs (or resumes) training; returns the path of the best model file."""
     from .synth import ASCII_CHARSET
 
+    if args.decay_from is not None and not 0 <= args.decay_from < args.steps:
+        raise FastOCRError(f"--decay-from {args.decay_from}: must be in [0, --steps {args.steps})")
     if args.bucket_window < 0:
         raise FastOCRError(f"--bucket-window {args.bucket_window}: must be >= 0")
     if not 0.0 < args.list_fraction <= 1.0:
@@ -436,8 +449,6 @@ def train(args: argparse.Namespace) -> Path:
         if loss_module.ctc_head is not None:
             loss_module.ctc_head.load_state_dict(ck["ctc_head"])
         optimizer.load_state_dict(ck["optimizer"])
-        for group in optimizer.param_groups:  # --lr rules on resume: a lower one continues as a step decay
-            group["lr"] = args.lr
         step, best = ck["step"], ck["best"]
         if "torch_rng" in ck:  # dropout masks continue as if never interrupted
             torch.set_rng_state(ck["torch_rng"].cpu())
@@ -485,11 +496,13 @@ def train(args: argparse.Namespace) -> Path:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(loss_module.parameters(), args.clip)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(args, step)
         optimizer.step()
         step += 1
         running.append(s2s_loss.item())  # logged: the seq2seq NLL alone, comparable with or without CTC
         bar.update(1)
-        bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}")
+        bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}", lr=f"{learning_rate(args, step):.1e}")
         if lead:
             running, best = run.after_step(step, running, best)
     bar.close()
@@ -541,6 +554,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=1e-3,
                    help="Adam learning rate; with --resume it replaces the checkpoint's, so resuming with a lower "
                         "one decays it (default 1e-3)")
+    p.add_argument("--decay-from", type=int, default=None, metavar="STEP",
+                   help="from STEP on, lower the learning rate along a cosine to a hundredth of --lr at --steps "
+                        "(e.g. the last third of a run; default: a constant --lr)")
     p.add_argument("--clip", type=float, default=5.0, help="gradient norm clip (default 5)")
     p.add_argument("--ctc-weight", type=float, default=0.5,
                    help="weight of the auxiliary CTC loss on the encoder, which speeds up convergence; "

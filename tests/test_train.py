@@ -1,6 +1,7 @@
 """Training: it learns, logs, checkpoints atomically, and resumes exactly where it stopped."""
 
 import csv
+import itertools
 import os
 
 import pytest
@@ -182,3 +183,25 @@ def test_words_file_feeds_the_synthetic_lines(tmp_path):
     assert any("zyzzyva" in s.lower() or "quixotic" in s.lower() for s in labels)
     with pytest.raises(Exception, match="--words"):
         _validation_sets(_args(tmp_path, "--words", str(tmp_path / "missing.txt")), Alphabet(ASCII))
+
+
+def test_learning_rate_decays_from_the_given_step_and_survives_a_resume(tmp_path):
+    """--decay-from: constant --lr up to that step, then a cosine down to a hundredth at --steps; the rate is a
+    function of the step, so the update after a resume uses the rate a straight run would."""
+    from fastocr.errors import FastOCRError
+    from fastocr.train import learning_rate
+
+    args = _args(tmp_path, "--steps", "100", "--decay-from", "60", "--lr", "1e-3")
+    rates = [learning_rate(args, s) for s in range(101)]
+    assert rates[:61] == [1e-3] * 61
+    assert rates[80] == pytest.approx(0.505e-3) and rates[100] == pytest.approx(1e-5)
+    assert all(a > b for a, b in itertools.pairwise(rates[60:]))
+    train(_args(tmp_path, "--steps", "3", "--decay-from", "1", "--lr", "1e-3"))
+    ck = torch.load(tmp_path / "latest.pt", weights_only=True)
+    assert ck["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.505e-3)  # the update after step 2 of 3
+    train(_args(tmp_path, "--steps", "4", "--decay-from", "1", "--lr", "1e-3", "--resume"))
+    ck = torch.load(tmp_path / "latest.pt", weights_only=True)
+    assert ck["optimizer"]["param_groups"][0]["lr"] == pytest.approx(learning_rate(
+        _args(tmp_path, "--steps", "4", "--decay-from", "1", "--lr", "1e-3"), 3))
+    with pytest.raises(FastOCRError, match="--decay-from"):
+        train(_args(tmp_path, "--steps", "4", "--decay-from", "4"))
