@@ -11,17 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import ray
-import torch
 from PIL import Image
 
-from fastocr import Alphabet, ModelConfig, Recognizer
+from fastocr.bench import random_weight_recognizer
 from fastocr.distributed import ray_recognize
-from fastocr.model import OCRModel
 
 
 def main(n: int = 1000, actors: int = 1) -> None:
-    torch.manual_seed(0)
-    rec = Recognizer(OCRModel(ModelConfig(), 5991), Alphabet("".join(chr(0x4E00 + i) for i in range(5989))), "cpu")
+    rec = random_weight_recognizer("cpu")
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         (d / "img").mkdir()
