@@ -565,7 +565,8 @@ def _positive_int(value: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds the ``fastocr synth`` options (and a description with an example) to ``parser``."""
     parser.description = (
-        "Render a synthetic text-line dataset: OUT_DIR/images/*.png plus a label list.\n\n"
+        "Render a synthetic text-line dataset: OUT_DIR/images/*.png, a label list, and OUT_DIR/fonts.tsv (the font "
+        "file of each image, to break errors down by font: benchmarks/errors_by_font.py).\n\n"
         "example:\n  fastocr synth data/synth --count 100000 --seed 1 --format tsv\n"
         "  fastocr synth data/zh --count 5000 --charset char_std_5990.txt --format original")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
