@@ -323,9 +323,9 @@ class Recognizer:
         if batch_size < 1:
             raise OptionError(f"batch_size must be >= 1, got {batch_size}")
         return {"beam_size": beam_size, "num_hypotheses": num_hypotheses, "length_penalty": length_penalty,
-                    "batch_size": batch_size, "max_len": max_len or self.config.max_decode_len, "on_error": on_error,
-                    "constraint": self._constraint(allowed_chars, lexicon), "vocabulary": vocabulary,
-                    "vocabulary_bonus": vocabulary_bonus}
+                "batch_size": batch_size, "max_len": max_len or self.config.max_decode_len, "on_error": on_error,
+                "constraint": self._constraint(allowed_chars, lexicon), "vocabulary": vocabulary,
+                "vocabulary_bonus": vocabulary_bonus}
 
     def _load(self, image: ImageInput, index: int):
         """(source name, resized line padded to its canvas width, the line's own width), or (source name,
