@@ -502,7 +502,7 @@ def train(args: argparse.Namespace) -> Path:
         step += 1
         running.append(s2s_loss.item())  # logged: the seq2seq NLL alone, comparable with or without CTC
         bar.update(1)
-        bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}", lr=f"{learning_rate(args, step):.1e}")
+        bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.1e}")
         if lead:
             running, best = run.after_step(step, running, best)
     bar.close()
