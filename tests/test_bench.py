@@ -58,6 +58,15 @@ def test_speedups_per_line_against_the_original_and_same_params_against_the_refe
     assert "| extension | batch=40 | 500.00 | 80.0 | 8.00 | 2.00 |" in table
 
 
+def test_report_counts_the_texts_that_differ_from_the_original():
+    records = [_rec("original", 1.0, 256)]
+    for differing in (0, 3, 1):
+        records.append(_rec("fastocr", 0.5, 256, batch=64))
+        records[-1]["extra_info"].update(identical_to_original=differing == 0, texts_differing=differing)
+    table = markdown({"machine_info": {}, "benchmarks": records})
+    assert "identical to the original loop's: NO (1 of 3 runs); at most 3 of 256 texts differ in a run." in table
+
+
 def test_cli_runs_both_suites_and_renders_its_json(tmp_path, capsys):
     out, md, png = tmp_path / "b.json", tmp_path / "b.md", tmp_path / "b.png"
     args = ["bench", "--count", "3", "--beams", "1,2", "--batches", "2", "--steps", "3", "--min-time", "0",
@@ -68,6 +77,7 @@ def test_cli_runs_both_suites_and_renders_its_json(tmp_path, capsys):
     assert "decoder[original-k1-b2]" in names and "end-to-end[fastocr-k2-b2]" in names
     e2e_greedy = next(r for r in doc["benchmarks"] if r["name"] == "end-to-end[fastocr-k1-b2]")
     assert e2e_greedy["extra_info"]["identical_to_original"] is True
+    assert e2e_greedy["extra_info"]["texts_differing"] == 0
     assert "identical to the original loop's: yes" in md.read_text()
     assert png.read_bytes()[:4] == b"\x89PNG"
     capsys.readouterr()
