@@ -272,17 +272,10 @@ def _identity_line(infos: list[dict]) -> str:
 def plot(doc: dict, path: str | Path) -> None:
     """A panel per group: lines/s against batch size (log-log), a line per provider and beam size, and the
     original batch-1 loop as a dashed level."""
-    import io
+    from .plots import pyplot, save_png
 
-    try:
-        import matplotlib
-    except ImportError as e:
-        raise FastOCRError("plots need matplotlib: pip install 'fastocr[train]'") from e
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.ticker import ScalarFormatter
-
-    from .checkpoint import atomic_write_bytes
 
     panels: dict[str, dict[str, list]] = {}
     levels: dict[str, float] = {}
@@ -309,11 +302,7 @@ def plot(doc: dict, path: str | Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="best", fontsize="small")
     fig.suptitle(machine_line(doc.get("machine_info", {})), fontsize="small")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    atomic_write_bytes(Path(path), buf.getvalue())
+    save_png(fig, path)
 
 
 def _ints(text: str) -> list[int]:

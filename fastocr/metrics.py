@@ -92,3 +92,23 @@ def score(preds: Sequence[str], gts: Sequence[str], top_confusions: int = 10) ->
                       for k, (c, e, err, ch) in sorted(by_len.items(), key=lambda kv: _bucket_start(kv[0]))},
         "confusions": [{"expected": e, "got": g, "count": c} for (e, g), c in confusions.most_common(top_confusions)],
     }
+
+
+CONFIDENCE_THRESHOLDS = (0.99, 0.95, 0.9, 0.8, 0.5, 0.0)
+
+
+def by_confidence(preds: Sequence[str], gts: Sequence[str], confidences: Sequence[float],
+                  thresholds: Sequence[float] = CONFIDENCE_THRESHOLDS) -> list[dict]:
+    """Selective accuracy: for each threshold, the lines whose confidence reaches it (their share of all lines,
+    ``coverage``) and how many of those are read right. Sending the lines below a threshold to a person trades
+    coverage for accuracy; this table says at what rate. ``exact`` is None where no line is kept."""
+    if not len(preds) == len(gts) == len(confidences):
+        raise ValueError(f"{len(preds)} predictions, {len(gts)} labels, {len(confidences)} confidences")
+    rows = []
+    for t in thresholds:
+        kept = [(p, g) for p, g, c in zip(preds, gts, confidences) if c >= t]
+        n = len(kept)
+        rows.append({"min_confidence": t, "count": n, "coverage": n / len(gts) if gts else 0.0,
+                     "exact": sum(p == g for p, g in kept) / n if n else None,
+                     "exact_alnum_ci": sum(alnum_lower(p) == alnum_lower(g) for p, g in kept) / n if n else None})
+    return rows

@@ -318,10 +318,9 @@ def _load_checkpoint(path: Path, device) -> dict:
 
 
 def _plot(log_path: Path, png_path: Path) -> None:
-    import matplotlib
+    from .plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     with open(log_path) as f:
         rows = list(csv.DictReader(f))
@@ -336,11 +335,7 @@ def _plot(log_path: Path, png_path: Path) -> None:
                 ax.plot(*zip(*pts), marker="o", label=key.removesuffix(suffix))
         ax.set(xlabel="step", ylabel=label, title=f"validation {label}", ylim=(0, 1 if suffix == "_exact" else None))
         ax.legend(loc="best")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    atomic_write_bytes(png_path, buf.getvalue())
+    save_png(fig, png_path)
 
 
 @dataclass

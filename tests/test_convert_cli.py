@@ -109,6 +109,23 @@ def test_eval_writes_the_misread_lines(converted, tmp_path, recognizer):
     assert rows == [[str(TEST_IMAGES[0]), TEST_IMAGES[0].stem, read[0]], [str(missing), "gone", ""]]
 
 
+def test_eval_reports_accuracy_by_confidence_and_plots_it(converted, tmp_path, recognizer):
+    """The by-confidence rows count the lines at or above each threshold and those read right; --plot draws them."""
+    results = recognizer.recognize(TEST_IMAGES[:3])
+    items = [(TEST_IMAGES[0], results[0].text), (TEST_IMAGES[1], "not this"), (TEST_IMAGES[2], results[2].text)]
+    (tmp_path / "list.tsv").write_text("".join(f"{p}\t{label}\n" for p, label in items), encoding="utf-8")
+    proc = run_cli("eval", tmp_path / "list.tsv", "--model", converted, "--json", "--plot", tmp_path / "c.png")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["min_confidence"]: r for r in json.loads(proc.stdout)["by_confidence"]}
+    for t, row in rows.items():
+        kept = [i for i, r in enumerate(results) if r.confidence >= t]
+        assert row["count"] == len(kept)
+        if kept:
+            assert row["exact"] == pytest.approx(sum(i != 1 for i in kept) / len(kept))
+    assert rows[0.0]["count"] == 3 and rows[0.0]["exact"] == pytest.approx(2 / 3)
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_eval_max_len_cuts_the_decoding(converted, tmp_path, recognizer):
     """--max-len reaches the decoder: one step per line leaves at most one character of each prediction, so
     each label loses all its characters but at most one, and the score differs from a full decoding's."""

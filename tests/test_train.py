@@ -10,7 +10,7 @@ import torch
 from fastocr.alphabet import EOS_TOKEN, SOS_TOKEN, Alphabet
 from fastocr.cli import build_parser
 from fastocr.data import PAD_TARGET, Collate, read_label_list
-from fastocr.metrics import alnum_lower, edit_distance, score
+from fastocr.metrics import alnum_lower, by_confidence, edit_distance, score
 from fastocr.synth import ASCII_CHARSET as ASCII
 from fastocr.train import train
 
@@ -81,6 +81,17 @@ def test_metrics():
     assert list(long["by_length"]) == ["1", "10-19", "40-79", "80+"]  # in length order
     assert long["by_length"]["10-19"] == {"count": 1, "exact": 0.0, "cer": pytest.approx(1 / 13)}
     assert long["by_length"]["80+"]["cer"] == 1.0 and long["by_length"]["40-79"]["exact"] == 1.0
+
+
+def test_selective_accuracy_by_confidence():
+    preds, labels = ["cat", "Dog", "cow", "eel", ""], ["cat", "dog", "cod", "eel", "owl"]
+    rows = by_confidence(preds, labels, [0.99, 0.97, 0.6, 0.95, 0.0], thresholds=(0.99, 0.95, 0.5, 0.0, 1.5))
+    assert [(r["min_confidence"], r["count"], r["coverage"]) for r in rows] == \
+           [(0.99, 1, 0.2), (0.95, 3, 0.6), (0.5, 4, 0.8), (0.0, 5, 1.0), (1.5, 0, 0.0)]
+    assert [r["exact"] for r in rows] == [1.0, pytest.approx(2 / 3), 0.5, 0.4, None]
+    assert [r["exact_alnum_ci"] for r in rows] == [1.0, 1.0, 0.75, 0.6, None]  # "Dog" counts case-insensitively
+    with pytest.raises(ValueError, match="4 confidences"):
+        by_confidence(preds, labels, [1.0] * 4)
 
 
 def test_variable_width_training_and_warm_start(tmp_path):
