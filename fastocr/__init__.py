@@ -8,7 +8,7 @@
 from ._ext import backend_info
 from .alphabet import Alphabet
 from .config import ModelConfig
-from .errors import FastOCRError, ImageError, ModelFileError
+from .errors import FastOCRError, ImageError, ModelFileError, OptionError
 from .recognizer import Candidate, Recognition, Recognizer, recognize_batch
 
 __version__ = "0.1.0"
@@ -20,6 +20,7 @@ __all__ = [
     "ImageError",
     "ModelConfig",
     "ModelFileError",
+    "OptionError",
     "Recognition",
     "Recognizer",
     "backend_info",

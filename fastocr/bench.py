@@ -29,6 +29,7 @@ import torch
 
 from . import ops
 from .alphabet import EOS_TOKEN
+from .argtypes import MAX_BEAM, non_negative_int, output_file, positive_int
 from .config import ModelConfig
 from .errors import FastOCRError
 from .model import OCRModel
@@ -205,8 +206,17 @@ def write_json(path: str | Path, results: list[dict], device="cpu") -> None:
 
 
 def load_json(path: str | Path) -> dict:
-    with open(path) as f:
-        return json.load(f)
+    """A results JSON written by ``fastocr bench`` or pytest-benchmark; a clear error for anything else."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise FastOCRError(f"{path}: cannot read the results ({e.strerror or e})") from e
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FastOCRError(f"{path}: not a results JSON ({e})") from e
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise FastOCRError(f"{path}: not a results JSON (no 'benchmarks' list)")
+    return doc
 
 
 def _provider(rec: dict) -> str:
@@ -312,6 +322,14 @@ def _ints(text: str) -> list[int]:
         values = []
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return values
+
+
+def _beams(text: str) -> list[int]:
+    values = _ints(text)
+    if max(values) > MAX_BEAM:
+        raise argparse.ArgumentTypeError(f"beam sizes go up to {MAX_BEAM} (the beam-search extension's limit), "
+                                         f"got {text!r}")
     return values
 
 
@@ -464,7 +482,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _add_model_args(p)
     p.add_argument("--images", nargs="+", help="images (files or directories) for the end-to-end suite "
                    "(default: --count synthetic lines)")
-    p.add_argument("--count", type=int, default=256, help="synthetic lines when no --images (default 256)")
+    p.add_argument("--count", type=positive_int, default=256, help="synthetic lines when no --images (default 256)")
     p.add_argument("--random-weights", action="store_true",
                    help="time the original architecture (slot attention, 5,991 classes) with random weights "
                         "instead of the bundled model: every line runs all decode steps")
@@ -475,16 +493,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--providers", type=lambda s: s.split(","), default=list(PROVIDERS),
                    help=f"decoder providers, comma-separated (default {','.join(PROVIDERS)}); without "
                         "'original', the end-to-end suite skips the original loop too")
-    p.add_argument("--beams", type=_ints, default=[1, 5, 10], help="beam sizes (default 1,5,10)")
+    p.add_argument("--beams", type=_beams, default=[1, 5, 10], help=f"beam sizes, up to {MAX_BEAM} (default 1,5,10)")
     p.add_argument("--batches", type=_ints, default=[1, 16, 64, 256], help="batch sizes (default 1,16,64,256)")
-    p.add_argument("--steps", type=int, default=20, help="decoder steps per line (default 20, the original's)")
+    p.add_argument("--steps", type=positive_int, default=20, help="decoder steps per line (default 20, the original's)")
     p.add_argument("--quick", action="store_true", help="beams 1,5 and batches 1,64 only (overrides both)")
     p.add_argument("--min-time", type=float, default=0.5, help="seconds to repeat each case for (default 0.5)")
     p.add_argument("--device", default=None, help="cpu, cuda ... (default: cuda if available)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--out", default="fastocr-bench.json", help="JSON results (default fastocr-bench.json)")
-    p.add_argument("--markdown", help="also write the table as markdown to this file")
-    p.add_argument("--png", help="also plot lines/s against batch size to this PNG")
+    p.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (default 0: torch's choice)")
+    p.add_argument("--out", type=output_file, default="fastocr-bench.json",
+                   help="JSON results (default fastocr-bench.json)")
+    p.add_argument("--markdown", type=output_file, help="also write the table as markdown to this file")
+    p.add_argument("--png", type=output_file, help="also plot lines/s against batch size to this PNG")
     p.add_argument("--report", metavar="JSON", help="only render an existing results JSON (no measuring)")
 
 

@@ -45,6 +45,9 @@ def _read_bytes(path: str | os.PathLike, what: str) -> bytes:
 def load_state_dict(path: str | os.PathLike, what: str = "checkpoint") -> dict[str, torch.Tensor]:
     """Loads a torch state_dict safely (``weights_only=True``); every failure becomes a ModelFileError."""
     data = _read_bytes(path, what)
+    if not data.startswith((b"PK\x03\x04", b"\x80")):  # torch.save writes a zip archive; older torch a pickle
+        raise ModelFileError(os.fspath(path), f"not a PyTorch {what} (neither a zip archive nor a pickle: it begins "
+                                              f"{data[:8]!r})")
     try:
         sd = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:

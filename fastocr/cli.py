@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import vocabulary
+from .argtypes import MAX_BEAM, beam_width, non_negative_int, output_file, positive_int
 from .errors import FastOCRError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
@@ -60,8 +61,7 @@ def cmd_recognize(args) -> int:
     rec = _load_recognizer(args)
     paths = _expand_inputs(args.images)
     if not paths:
-        print("fastocr recognize: no image files found in the given paths", file=sys.stderr)
-        return 1
+        raise FastOCRError(f"no image files in {', '.join(args.images)}")
     results = rec.recognize(
         paths, beam_size=args.beam_size, num_hypotheses=args.num_hypotheses,
         length_penalty=args.length_penalty, batch_size=args.batch_size, max_len=args.max_len,
@@ -122,15 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, or directories to search for images")
     _add_model_args(p)
-    p.add_argument("--beam-size", "-k", type=int, default=1, help="beam width; 1 = greedy, as the original (default 1)")
-    p.add_argument("--num-hypotheses", "-n", type=int, default=1, help="n-best entries to print per image (<= beam)")
+    p.add_argument("--beam-size", "-k", type=beam_width, default=1,
+                   help=f"beam width, 1 to {MAX_BEAM}; 1 = greedy, as the original (default 1)")
+    p.add_argument("--num-hypotheses", "-n", type=positive_int, default=1,
+                   help="n-best entries to print per image (<= beam)")
     p.add_argument("--length-penalty", type=float, default=0.0,
                    help="alpha in score = log p / length**alpha; 0 ranks by probability (default 0)")
-    p.add_argument("--batch-size", "-b", type=int, default=64, help="images per forward pass (default 64)")
-    p.add_argument("--max-len", type=int, default=None, help="decode steps per line (default: the model's, 20)")
+    p.add_argument("--batch-size", "-b", type=positive_int, default=64, help="images per forward pass (default 64)")
+    p.add_argument("--max-len", type=positive_int, default=None,
+                   help="decode steps per line (default: the model's: 20 for original checkpoints, 81 for the "
+                        "bundled model)")
     vocabulary.add_arguments(p)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--threads", type=non_negative_int, default=0,
+                   help="CPU threads for torch (default 0: torch's choice)")
     p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines) on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_recognize)
@@ -146,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", required=True, help="the original encoder.pth")
     p.add_argument("--decoder", required=True, help="the original decoder.pth")
     p.add_argument("--alphabet", required=True, help="the original alphabet file (char_std_5990.txt)")
-    p.add_argument("--output", "-o", required=True, help="the fastocr model file to write (.safetensors)")
+    p.add_argument("--output", "-o", type=output_file, required=True,
+                   help="the fastocr model file to write (.safetensors)")
     p.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
     p.set_defaults(func=cmd_convert)
 
@@ -182,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     except FastOCRError as e:
         print(f"fastocr {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a file fastocr had to read or write (a full disk, a permission): no traceback
+        print(f"fastocr {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -13,6 +13,7 @@ import torch
 import torch.utils.data
 
 from .alphabet import EOS_TOKEN, SOS_TOKEN, Alphabet
+from .argtypes import non_negative_int, output_dir
 from .augment import jitter_crop
 from .checkpoint import atomic_write_bytes
 from .errors import FastOCRError
@@ -32,6 +33,8 @@ def read_label_list(path: str | os.PathLike) -> list[tuple[str, str]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise FastOCRError(f"{path}: cannot read the label list ({e.strerror or e})") from e
+    except UnicodeDecodeError as e:
+        raise FastOCRError(f"{path}: not a UTF-8 text label list (byte {e.start}: {e.reason})") from e
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -127,10 +130,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                 "--hold-out test=1000 --hold-out val=200")
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("list", metavar="LIST", help="label list ('path<TAB>label' or 'path label' lines)")
-    p.add_argument("--out", required=True, help="folder for the split lists")
+    p.add_argument("--out", type=output_dir, required=True, help="folder for the split lists")
     p.add_argument("--hold-out", type=_held_out, action="append", required=True, metavar="NAME=COUNT",
                    help="a held-out part of COUNT items (repeatable); the rest is train")
-    p.add_argument("--seed", type=int, default=0, help="seed of the shuffle (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the shuffle (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import argparse
 import glob
+import math
 import os
 import sys
 import time
 
+from .argtypes import beam_width, output_dir, positive_int
+from .checkpoint import load_model
 from .cli import IMAGE_SUFFIXES
+from .errors import OptionError
+from .recognizer import DEFAULT_MODEL
 
 COLUMNS = ("path", "text", "confidence", "error")
 
@@ -60,27 +65,36 @@ def done_paths(output: str, fmt: str) -> set[str]:
 
 
 def _inputs(items: list[str]) -> list[str]:
-    """Local folders become their image files; files and remote URIs (s3://...) pass through to Ray."""
+    """Local folders become their image files; files and remote URIs (s3://...) pass through to Ray. A local
+    path that does not exist, or no image at all, is an error before Ray starts."""
     out = []
     for item in items:
+        if "://" not in item and not os.path.exists(item):
+            raise OptionError(f"{item}: no such file or folder")
         if "://" not in item and os.path.isdir(item):
             for root, _, names in os.walk(item):
                 out.extend(os.path.abspath(os.path.join(root, n)) for n in sorted(names)
                            if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES)
         else:
             out.append(item if "://" in item else os.path.abspath(item))
+    if not out:
+        raise OptionError(f"no image files in {', '.join(items)}")
     return sorted(out)
 
 
 def ray_recognize(inputs: list[str], output: str, model: str | None = None, *, fmt: str = "parquet",
-                  actors: int = 2, batch_size: int = 64, beam_size: int = 1, gpus_per_actor: float = 0.0,
+                  actors: int | None = None, batch_size: int = 64, beam_size: int = 1, gpus_per_actor: float = 0.0,
                   cpus_per_actor: float = 1.0, address: str | None = None) -> dict:
-    """Recognises ``inputs`` into ``output``; returns counts (inputs, skipped, written, errors, seconds)."""
+    """Recognises ``inputs`` into ``output``; returns counts (inputs, skipped, written, errors, seconds).
+
+    ``actors``: default as many as the cluster's CPUs (and GPUs, with ``gpus_per_actor``) hold while one CPU stays
+    free to read the images."""
     ray = _require_ray()
     if fmt not in ("parquet", "jsonl"):
-        raise ValueError(f"fmt must be parquet or jsonl, got {fmt!r}")
-    os.makedirs(output, exist_ok=True)
+        raise OptionError(f"fmt must be parquet or jsonl, got {fmt!r}")
     paths = _inputs(inputs)
+    load_model(model or DEFAULT_MODEL)  # a bad model file fails here, not in every actor
+    os.makedirs(output, exist_ok=True)
     done = done_paths(output, fmt)
     todo = [p for p in paths if p not in done]
     stats = {"inputs": len(paths), "skipped": len(paths) - len(todo), "written": 0, "errors": 0, "seconds": 0.0}
@@ -88,11 +102,20 @@ def ray_recognize(inputs: list[str], output: str, model: str | None = None, *, f
         return stats
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    cpus = ray.cluster_resources().get("CPU", 0)
+    resources = ray.cluster_resources()
+    cpus = resources.get("CPU", 0)
+    if actors is None:
+        actors = math.ceil(cpus / cpus_per_actor) - 1
+        if gpus_per_actor:
+            actors = min(actors, int(resources.get("GPU", 0) // gpus_per_actor))
+        if actors < 1:
+            raise OptionError(f"the Ray cluster's {cpus:g} CPUs (and {resources.get('GPU', 0):g} GPUs) hold no "
+                              f"actor of {cpus_per_actor} CPU (and {gpus_per_actor} GPU) with a CPU left to read "
+                              "the images: lower --cpus-per-actor / --gpus-per-actor")
     if actors * cpus_per_actor >= cpus:
-        raise ValueError(f"{actors} actors x {cpus_per_actor} CPU take all {cpus:g} CPUs of the Ray cluster, which "
-                         "leaves none to read the images (the job would stall): use fewer actors or "
-                         "--cpus-per-actor below 1")
+        raise OptionError(f"{actors} actors x {cpus_per_actor} CPU take all {cpus:g} CPUs of the Ray cluster, which "
+                          "leaves none to read the images (the job would stall): use fewer actors or "
+                          "--cpus-per-actor below 1")
     t0 = time.time()
     ds = ray.data.read_binary_files(todo, include_paths=True)
     ds = ds.map_batches(
@@ -114,15 +137,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                 "  fastocr ray-recognize s3://bucket/lines/ --output results/ --address auto --gpus-per-actor 1")
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, or URIs Ray Data reads")
-    p.add_argument("--output", "-o", required=True, help="output folder (created; reruns add to it)")
+    p.add_argument("--output", "-o", type=output_dir, required=True, help="output folder (created; reruns add to it)")
     p.add_argument("--model", "-m", help="fastocr model file (default: the bundled model)")
     p.add_argument("--format", choices=["parquet", "jsonl"], default="parquet", help="output format (default parquet)")
-    p.add_argument("--actors", type=int, default=2, help="recognizer actors (default 2)")
+    p.add_argument("--actors", type=positive_int, default=None,
+                   help="recognizer actors (default: as many as the cluster holds with one CPU left for reading)")
     p.add_argument("--gpus-per-actor", type=float, default=0.0, help="GPUs per actor, e.g. 1 (default 0: CPU)")
     p.add_argument("--cpus-per-actor", type=float, default=1.0,
                    help="CPUs reserved per actor; actors must leave a CPU free for reading (default 1)")
-    p.add_argument("--batch-size", "-b", type=int, default=64, help="images per batch (default 64)")
-    p.add_argument("--beam-size", "-k", type=int, default=1, help="beam width (default 1: greedy)")
+    p.add_argument("--batch-size", "-b", type=positive_int, default=64, help="images per batch (default 64)")
+    p.add_argument("--beam-size", "-k", type=beam_width, default=1, help="beam width (default 1: greedy)")
     p.add_argument("--address", default=None, help="Ray cluster address, e.g. auto (default: a local Ray)")
 
 

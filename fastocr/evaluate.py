@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 from . import vocabulary
+from .argtypes import beam_width, non_negative_int, output_file, positive_int
 from .checkpoint import atomic_write_bytes
 from .data import read_label_list
+from .errors import FastOCRError
 from .metrics import alnum_lower, by_confidence, score
 
 
@@ -23,22 +25,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                 "  fastocr eval heldout/labels.tsv --errors heldout-errors.tsv\n"
                 "  fastocr eval heldout/labels.tsv --plot confidence.png   # choose a confidence threshold")
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("list", metavar="LIST", help="label list file")
+    p.add_argument("list", metavar="LIST", help="label list file (exit status 1 when some of its images cannot be read)")
     p.add_argument("--model", "-m", help="fastocr model file (default: the bundled model)")
-    p.add_argument("--beam-size", "-k", type=int, default=1, help="beam width (default 1: greedy)")
-    p.add_argument("--batch-size", "-b", type=int, default=64, help="images per forward pass (default 64)")
-    p.add_argument("--limit", type=int, default=0, help="only the first N items (default: all)")
+    p.add_argument("--beam-size", "-k", type=beam_width, default=1, help="beam width (default 1: greedy)")
+    p.add_argument("--batch-size", "-b", type=positive_int, default=64, help="images per forward pass (default 64)")
+    p.add_argument("--limit", type=non_negative_int, default=0, help="only the first N items (default 0: all)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
                    help="compute precision (see `fastocr recognize --help`; default fp32)")
-    p.add_argument("--max-len", type=int, default=None,
+    p.add_argument("--max-len", type=positive_int, default=None,
                    help="decode steps per line (default: the model's; lines longer than it are cut)")
     vocabulary.add_arguments(p)
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
-    p.add_argument("--plot", metavar="PNG",
+    p.add_argument("--plot", metavar="PNG", type=output_file,
                    help="draw how accuracy rises as low-confidence lines are set aside (accuracy against coverage) "
                         "and whether confidence matches accuracy (reliability), to choose a confidence threshold")
-    p.add_argument("--errors", metavar="FILE",
+    p.add_argument("--errors", metavar="FILE", type=output_file,
                    help="write the misread lines (exact match) to FILE: 'path<TAB>label<TAB>read', an unreadable "
                         "image's read column empty")
 
@@ -47,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from .recognizer import Recognizer
 
     items = read_label_list(args.list)
+    if not items:
+        raise FastOCRError(f"{args.list}: no labelled lines to evaluate")
     if args.limit:
         items = items[: args.limit]
     rec = Recognizer.load(args.model, device=args.device, precision=args.precision)
@@ -58,15 +62,26 @@ def run(args: argparse.Namespace) -> int:
     report["by_confidence"] = by_confidence(preds, labels, confidences)
     report["unreadable"] = [r.source for r in results if not r.ok]
     if args.plot:
-        plot_confidence(preds, labels, confidences, args.plot, title=f"{Path(args.list).parent.name}/{Path(args.list).name}, {len(items)} lines")
+        where = Path(args.list)
+        plot_confidence(preds, labels, confidences, args.plot, title=f"{where.parent.name}/{where.name}, {len(items)} lines")
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.errors:
         atomic_write_bytes(args.errors, "".join(f"{path}\t{label}\t{r.text}\n" for (path, label), r
                                                 in zip(items, results) if r.text != label or not r.ok).encode())
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
-        return 0
-    print(f"{report['count']} lines from {args.list}")
+    else:
+        _print_report(report, args.list)
+    unreadable = report["unreadable"]
+    if unreadable:
+        print(f"fastocr eval: {len(unreadable)} of {len(items)} images could not be read (scored as empty "
+              f"readings): {', '.join(unreadable[:3])}{' ...' if len(unreadable) > 3 else ''}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_report(report: dict, list_path: str) -> None:
+    print(f"{report['count']} lines from {list_path}")
     print(f"exact match           {report['exact']:.4f}")
     print(f"exact (ci, alnum)     {report['exact_alnum_ci']:.4f}")
     print(f"character error rate  {report['cer']:.4f}")
@@ -77,9 +92,6 @@ def run(args: argparse.Namespace) -> int:
         if r["count"]))
     print("top confusions (expected -> got): " + ", ".join(
         f"{c['expected'] or '∅'!r}->{c['got'] or '∅'!r} x{c['count']}" for c in report["confusions"]))
-    if report["unreadable"]:
-        print(f"{len(report['unreadable'])} unreadable images", file=sys.stderr)
-    return 0
 
 
 def plot_confidence(preds: list[str], labels: list[str], confidences: list[float], path: str | Path,

@@ -94,6 +94,33 @@ def _sequential_product(probs: torch.Tensor) -> float:
 _PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+def _check_count(name: str, value) -> None:
+    """A count option (beam_size, batch_size, ...) must be an int >= 1: a float or a str fails here, not in torch."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OptionError(f"{name} must be an int, got {value!r}")
+    if value < 1:
+        raise OptionError(f"{name} must be >= 1, got {value}")
+
+
+def _device(device) -> torch.device:
+    """The device to run on (default: CUDA when available), checked: an unknown name or a CUDA device this torch
+    cannot use is an OptionError, not an error deep inside torch."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise OptionError(f"device {device!r} is not a device name (cpu, cuda, cuda:1, ...)") from e
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise OptionError(f"device {device!r}: CUDA is not available to this torch ({torch.__version__})")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise OptionError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type != "cpu":
+        raise OptionError(f"device {device!r}: fastocr runs on cpu or cuda")
+    return dev
+
+
 def _precision_dtype(precision: str, device: torch.device) -> torch.dtype:
     if precision not in _PRECISIONS:
         raise OptionError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
@@ -159,7 +186,7 @@ class Recognizer:
         """
         if model.num_classes != alphabet.num_classes:
             raise FastOCRError(f"model has {model.num_classes} classes, alphabet gives {alphabet.num_classes}")
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = _device(device)
         self.dtype = _precision_dtype(precision, self.device)
         self.model = model.eval().to(self.device, self.dtype)
         self.alphabet = alphabet
@@ -215,8 +242,9 @@ class Recognizer:
     # -- recognition -------------------------------------------------------------------------------------------
 
     def recognize_one(self, image: ImageInput, **kwargs) -> Recognition:
-        """Recognises a single image; raises ImageError if it cannot be read."""
-        return self.recognize([image], on_error="raise", **kwargs)[0]
+        """Recognises a single image; raises ImageError if it cannot be read (unless ``on_error="report"``)."""
+        kwargs.setdefault("on_error", "raise")
+        return self.recognize([image], **kwargs)[0]
 
     def recognize(
         self,
@@ -312,16 +340,23 @@ class Recognizer:
         """Checks the decoding options once per call; raises OptionError (a ValueError) naming the bad one."""
         if on_error not in ("report", "raise"):
             raise OptionError(f"on_error must be 'report' or 'raise', got {on_error!r}")
+        for name, value in (("beam_size", beam_size), ("num_hypotheses", num_hypotheses), ("batch_size", batch_size),
+                            ("max_len", 1 if max_len is None else max_len)):
+            _check_count(name, value)
+        if beam_size > beam.MAX_BEAM:
+            raise OptionError(f"beam_size must be at most {beam.MAX_BEAM} (the beam-search extension's limit), "
+                              f"got {beam_size}")
+        for name, value in (("length_penalty", length_penalty), ("vocabulary_bonus", vocabulary_bonus)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise OptionError(f"{name} must be a number, got {value!r}")
         if vocabulary is not None:
             if beam_size < 2:
                 raise OptionError("vocabulary chooses among a beam's hypotheses: give beam_size >= 2 (e.g. 5)")
             if not isinstance(vocabulary, Vocabulary):
                 vocabulary = Vocabulary(vocabulary)
-        if beam_size < 1 or not 1 <= num_hypotheses <= beam_size:
-            raise OptionError(f"need beam_size >= 1 and 1 <= num_hypotheses <= beam_size, "
-                             f"got beam_size={beam_size}, num_hypotheses={num_hypotheses}")
-        if batch_size < 1:
-            raise OptionError(f"batch_size must be >= 1, got {batch_size}")
+        if num_hypotheses > beam_size:
+            raise OptionError(f"num_hypotheses must be at most beam_size, got beam_size={beam_size}, "
+                              f"num_hypotheses={num_hypotheses}")
         return {"beam_size": beam_size, "num_hypotheses": num_hypotheses, "length_penalty": length_penalty,
                 "batch_size": batch_size, "max_len": max_len or self.config.max_decode_len, "on_error": on_error,
                 "constraint": self._constraint(allowed_chars, lexicon), "vocabulary": vocabulary,
@@ -418,6 +453,14 @@ class Recognizer:
         """(allowed ids, lexicon id lists) for the reference, or a TokenAutomaton for the extension; None if free."""
         if allowed_chars is None and lexicon is None:
             return None
+        if allowed_chars is not None and (not isinstance(allowed_chars, str) or not allowed_chars):
+            raise OptionError(f"allowed_chars must be a non-empty str of characters, got {allowed_chars!r}")
+        if isinstance(lexicon, (str, bytes)):
+            raise OptionError(f"lexicon is a list of lines, got the str {lexicon!r}: pass [{lexicon!r}]")
+        if lexicon is not None:
+            lexicon = list(lexicon)
+            if not lexicon:
+                raise OptionError("lexicon is empty: nothing could be read (give None for no lexicon)")
         allowed = None if allowed_chars is None else sorted(set(self._encode(allowed_chars, "allowed_chars")))
         words = None if lexicon is None else [self._encode(w, "lexicon entry") for w in lexicon]
         if use_reference():
@@ -516,6 +559,9 @@ def recognize_batch(
         **kwargs: ``beam_size``, ``num_hypotheses``, ``length_penalty``, ``batch_size``, ``max_len``,
             ``on_error``, ``progress``, as in ``Recognizer.recognize``.
     """
+    if isinstance(model, Recognizer) and device is not None:
+        raise OptionError(f"device={device!r} applies when a model file is loaded; this Recognizer runs on "
+                          f"{model.device} (Recognizer.load(path, device=...) for another)")
     rec = model if isinstance(model, Recognizer) else _cached_recognizer(model, device)
     return rec.recognize(images, **kwargs)
 

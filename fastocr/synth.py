@@ -12,7 +12,6 @@ import functools
 import os
 import random
 import string
-import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -24,7 +23,9 @@ import torch.utils.data
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
+from .argtypes import input_file, non_negative_int, output_dir, positive_int
 from .augment import degrade
+from .errors import FastOCRError
 
 #: The 95 printable ASCII characters including space, in ``string.printable`` order.
 ASCII_CHARSET = "".join(c for c in string.printable if c == " " or not c.isspace())
@@ -559,11 +560,8 @@ def write_dataset(out_dir: Path, count: int, charset: str, seed: int = 0, fmt: s
     return target
 
 
-def _positive_int(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
+def _charset_arg(value: str) -> str:
+    return value if value == "ascii" else input_file(value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -575,21 +573,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  fastocr synth data/zh --count 5000 --charset char_std_5990.txt --format original")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add = parser.add_argument
-    add("out_dir", type=Path, metavar="OUT_DIR", help="output directory (created if missing)")
-    add("--count", type=_positive_int, default=1000, help="number of lines to render (default: 1000)")
-    add("--seed", type=int, default=0, help="dataset seed >= 0; same seed, same images (default: 0)")
+    add("out_dir", type=output_dir, metavar="OUT_DIR", help="output directory (created if missing)")
+    add("--count", type=positive_int, default=1000, help="number of lines to render (default: 1000)")
+    add("--seed", type=non_negative_int, default=0, help="dataset seed >= 0; same seed, same images (default: 0)")
     add("--format", choices=("tsv", "original"), default="tsv",
         help="label list: labels.tsv ('path<TAB>label'), or labels.txt in the original project's "
              "'path label' format, whose labels never contain spaces (default: tsv)")
-    add("--charset", default="ascii", metavar="ascii|FILE",
+    add("--charset", type=_charset_arg, default="ascii", metavar="ascii|FILE",
         help="'ascii' (95 printable characters incl. space) or an alphabet file with one "
              "character per line, as the original project's (default: ascii)")
     add("--fonts", type=Path, action="append", metavar="DIR",
         help="use every usable font under DIR instead of the system fonts (repeatable)")
-    add("--words", type=Path, metavar="FILE", help="vocabulary file, whitespace-separated words")
+    add("--words", type=input_file, metavar="FILE", help="vocabulary file, whitespace-separated words")
     add("--no-augment", action="store_true", help="clean renders: no blur, noise, warps or JPEG")
-    add("--max-len", type=_positive_int, default=24, help="maximum label length (default: 24)")
-    add("--height", type=_positive_int, default=32, help="nominal line height in pixels (default: 32)")
+    add("--max-len", type=positive_int, default=24, help="maximum label length (default: 24)")
+    add("--height", type=positive_int, default=32, help="nominal line height in pixels (default: 32)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -604,8 +602,7 @@ def run(args: argparse.Namespace) -> int:
         path = write_dataset(args.out_dir, args.count, charset, args.seed, args.format, fonts=fonts,
                              words=words, augment=not args.no_augment, height=args.height,
                              max_len=args.max_len)
-    except (OSError, RuntimeError, ValueError) as e:
-        print(f"fastocr synth: error: {e}", file=sys.stderr)
-        return 1
+    except (OSError, RuntimeError, ValueError) as e:  # unreadable alphabet or words, no usable font, a full disk
+        raise FastOCRError(str(e)) from e
     print(f"wrote {args.count} images to {Path(args.out_dir) / 'images'} and labels to {path}")
     return 0

@@ -104,7 +104,7 @@ def test_eval_writes_the_misread_lines(converted, tmp_path, recognizer):
     items = [(TEST_IMAGES[0], TEST_IMAGES[0].stem), (TEST_IMAGES[1], read[1]), (missing, "gone")]
     (tmp_path / "list.tsv").write_text("".join(f"{p}\t{label}\n" for p, label in items), encoding="utf-8")
     proc = run_cli("eval", tmp_path / "list.tsv", "--model", converted, "--errors", tmp_path / "errors.tsv")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1 and "1 of 3 images could not be read" in proc.stderr  # the missing one
     rows = [line.split("\t") for line in (tmp_path / "errors.tsv").read_text(encoding="utf-8").splitlines()]
     assert rows == [[str(TEST_IMAGES[0]), TEST_IMAGES[0].stem, read[0]], [str(missing), "gone", ""]]
 

@@ -1,13 +1,15 @@
 """Bad inputs and bad checkpoints give clear fastocr errors that name the input; a batch keeps its good items."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
 import torch
 from conftest import TEST_IMAGES, make_original_weights
 
-from fastocr import FastOCRError, ImageError, ModelFileError
+import fastocr
+from fastocr import FastOCRError, ImageError, ModelFileError, OptionError, Recognizer
 from fastocr.checkpoint import load_model, load_original
 
 
@@ -124,3 +126,43 @@ def test_corrupt_and_foreign_model_files(tmp_path, recognizer):
 def test_missing_alphabet_file(original_files, tmp_path):
     with pytest.raises(FastOCRError, match="cannot read the alphabet"):
         load_original(original_files[0], original_files[1], tmp_path / "none.txt")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"beam_size": 2.5}, "beam_size must be an int, got 2.5"),
+    ({"beam_size": "3"}, "beam_size must be an int, got '3'"),
+    ({"beam_size": 40}, "at most 32"),
+    ({"beam_size": 0}, "beam_size must be >= 1"),
+    ({"batch_size": None}, "batch_size must be an int, got None"),
+    ({"num_hypotheses": 3, "beam_size": 2}, "num_hypotheses must be at most beam_size"),
+    ({"max_len": 0}, "max_len must be >= 1"),
+    ({"max_len": -1}, "max_len must be >= 1"),
+    ({"length_penalty": "x"}, "length_penalty must be a number"),
+    ({"lexicon": "LIKEABLENESS"}, "lexicon is a list of lines"),
+    ({"lexicon": []}, "lexicon is empty"),
+    ({"allowed_chars": ""}, "allowed_chars must be a non-empty str"),
+])
+def test_bad_decoding_options_name_themselves(recognizer, options, message):
+    with pytest.raises(OptionError, match=re.escape(message)):
+        recognizer.recognize([TEST_IMAGES[0]], **options)
+
+
+def test_bad_devices_are_option_errors(original_files):
+    enc, dec, alphabet = original_files
+    with pytest.raises(OptionError, match="not a device name"):
+        Recognizer.from_original(enc, dec, alphabet, device="foo")
+    if not torch.cuda.is_available():
+        with pytest.raises(OptionError, match="CUDA is not available"):
+            Recognizer.from_original(enc, dec, alphabet, device="cuda")
+
+
+def test_recognize_one_can_report_instead_of_raising(recognizer, tmp_path):
+    with pytest.raises(ImageError, match="no such file"):
+        recognizer.recognize_one(tmp_path / "gone.png")
+    r = recognizer.recognize_one(tmp_path / "gone.png", on_error="report")
+    assert not r.ok and "no such file" in r.error
+
+
+def test_recognize_batch_refuses_a_device_it_would_ignore(recognizer):
+    with pytest.raises(OptionError, match="applies when a model file is loaded"):
+        fastocr.recognize_batch([TEST_IMAGES[0]], model=recognizer, device="cpu")

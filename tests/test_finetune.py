@@ -148,9 +148,10 @@ def fastocr_model_like(ck):
     return OCRModel(ModelConfig.from_dict(ck["config"]), Alphabet(ck["alphabet"]).num_classes)
 
 
-def test_init_from_a_missing_or_foreign_file_is_a_clear_error(tmp_path):
-    with pytest.raises(FastOCRError, match="no such file to start from"):
+def test_init_from_a_missing_or_foreign_file_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:  # a usage error of the command line, before anything runs
         train(_args(tmp_path / "a", "--steps", "1", "--init-from", str(tmp_path / "nope.pt")))
+    assert e.value.code == 2 and f"--init-from: no such file: {tmp_path / 'nope.pt'}" in capsys.readouterr().err
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(FastOCRError, match="junk.pt"):
         train(_args(tmp_path / "b", "--steps", "1", "--init-from", str(tmp_path / "junk.pt")))

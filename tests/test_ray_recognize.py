@@ -9,7 +9,7 @@ from PIL import Image
 
 ray = pytest.importorskip("ray")
 
-from fastocr import Alphabet, ModelConfig, Recognizer
+from fastocr import Alphabet, ModelConfig, ModelFileError, OptionError, Recognizer
 from fastocr.distributed import done_paths, ray_recognize
 from fastocr.model import OCRModel
 from fastocr.synth import ASCII_CHARSET
@@ -47,7 +47,7 @@ def test_every_input_once_then_resume(tmp_path, model_file, local_ray, fmt):
     first = ray_recognize([str(images)], str(out), str(model_file), fmt=fmt, actors=2, batch_size=32)
     assert first["inputs"] == first["written"] == 301 and first["errors"] == 1
     _write_images(images, 300, 40)
-    second = ray_recognize([str(images)], str(out), str(model_file), fmt=fmt, actors=2, batch_size=32)
+    second = ray_recognize([str(images)], str(out), str(model_file), fmt=fmt, batch_size=32)  # default: 2 actors
     assert (second["skipped"], second["written"]) == (301, 40)
     counts = collections.Counter()
     import pyarrow.json as pj
@@ -64,3 +64,16 @@ def test_too_many_actors_for_the_cluster_is_a_clear_error(tmp_path, model_file, 
     (tmp_path / "a.png").write_bytes(b"x")
     with pytest.raises(ValueError, match="leaves none to read"):
         ray_recognize([str(tmp_path / "a.png")], str(tmp_path / "out"), str(model_file), actors=3)
+
+
+def test_bad_inputs_and_models_fail_before_ray_starts(tmp_path, model_file):
+    """Each is an OptionError / ModelFileError raised before any Ray work, and no output folder is made."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a.png").write_bytes(b"x")
+    with pytest.raises(OptionError, match=f"{tmp_path / 'gone.png'}: no such file or folder"):
+        ray_recognize([str(tmp_path / "gone.png")], str(tmp_path / "out"), str(model_file))
+    with pytest.raises(OptionError, match="no image files in"):
+        ray_recognize([str(tmp_path / "empty")], str(tmp_path / "out"), str(model_file))
+    with pytest.raises(ModelFileError, match="not found"):
+        ray_recognize([str(tmp_path / "a.png")], str(tmp_path / "out"), str(tmp_path / "nope.safetensors"))
+    assert not (tmp_path / "out").exists()

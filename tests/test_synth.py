@@ -242,8 +242,9 @@ def test_cli(latin_fonts: list[Path], tmp_path: Path, capsys: pytest.CaptureFixt
     assert str(tmp_path / "out") in capsys.readouterr().out
     labels = [line.split(" ", 1)[1] for line in (tmp_path / "out" / "labels.txt").read_text().splitlines()]
     assert len(labels) == 4 and all(set(s) <= set("0123456789abc") and len(s) <= 6 for s in labels)
-    bad = parser.parse_args([str(tmp_path / "out2"), "--charset", str(tmp_path / "nope.txt")])
-    assert synth.run(bad) == 1
+    with pytest.raises(SystemExit) as e:  # a usage error, before any rendering
+        parser.parse_args([str(tmp_path / "out2"), "--charset", str(tmp_path / "nope.txt")])
+    assert e.value.code == 2 and f"no such file: {tmp_path / 'nope.txt'}" in capsys.readouterr().err
 
 
 @settings(max_examples=60, deadline=None, database=None)
