@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-hypotheses", "-n", type=positive_int, default=1,
                    help="n-best entries to print per image (<= beam)")
     p.add_argument("--length-penalty", type=float, default=0.0,
-                   help="alpha in score = log p / length**alpha; 0 ranks by probability (default 0)")
+                   help="alpha >= 0 in score = log p / length**alpha; 0 ranks by probability, larger favours "
+                        "longer readings (default 0)")
     p.add_argument("--batch-size", "-b", type=positive_int, default=64, help="images per forward pass (default 64)")
     p.add_argument("--max-len", type=positive_int, default=None,
                    help="decode steps per line (default: the model's: 20 for original checkpoints, 81 for the "

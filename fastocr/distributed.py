@@ -105,17 +105,17 @@ def ray_recognize(inputs: list[str], output: str, model: str | None = None, *, f
     resources = ray.cluster_resources()
     cpus = resources.get("CPU", 0)
     if actors is None:
-        actors = math.ceil(cpus / cpus_per_actor) - 1
+        actors = math.floor((cpus - 1) / cpus_per_actor)
         if gpus_per_actor:
             actors = min(actors, int(resources.get("GPU", 0) // gpus_per_actor))
         if actors < 1:
             raise OptionError(f"the Ray cluster's {cpus:g} CPUs (and {resources.get('GPU', 0):g} GPUs) hold no "
                               f"actor of {cpus_per_actor} CPU (and {gpus_per_actor} GPU) with a CPU left to read "
                               "the images: lower --cpus-per-actor / --gpus-per-actor")
-    if actors * cpus_per_actor >= cpus:
-        raise OptionError(f"{actors} actors x {cpus_per_actor} CPU take all {cpus:g} CPUs of the Ray cluster, which "
-                          "leaves none to read the images (the job would stall): use fewer actors or "
-                          "--cpus-per-actor below 1")
+    if actors * cpus_per_actor > cpus - 1:
+        raise OptionError(f"{actors} actors x {cpus_per_actor} CPU of the Ray cluster's {cpus:g} leave less than one "
+                          "CPU to read the images (the job would stall): use fewer actors or a smaller "
+                          "--cpus-per-actor")
     t0 = time.time()
     ds = ray.data.read_binary_files(todo, include_paths=True)
     ds = ds.map_batches(

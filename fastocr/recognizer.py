@@ -268,7 +268,7 @@ class Recognizer:
             images: file paths, encoded bytes, numpy uint8 arrays (HxW gray, HxWx3 RGB, HxWx4 RGBA) or PIL images.
             beam_size: 1 decodes greedily, exactly as the original; K > 1 runs a beam search.
             num_hypotheses: length of each n-best list (at most ``beam_size``).
-            length_penalty: alpha in ``score = log p / length ** alpha`` (0: plain log-probability).
+            length_penalty: alpha >= 0 in ``score = log p / length ** alpha`` (0: plain log-probability).
             batch_size: images per forward pass. Results do not depend on it.
             max_len: decode steps per line (default: the model config's, 20 for the original).
             allowed_chars: only these characters may be output (a charset constraint).
@@ -349,6 +349,8 @@ class Recognizer:
         for name, value in (("length_penalty", length_penalty), ("vocabulary_bonus", vocabulary_bonus)):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise OptionError(f"{name} must be a number, got {value!r}")
+        if length_penalty < 0:  # the beam's early stop bounds a hypothesis's future score only for alpha >= 0
+            raise OptionError(f"length_penalty must be >= 0, got {length_penalty}")
         if vocabulary is not None:
             if beam_size < 2:
                 raise OptionError("vocabulary chooses among a beam's hypotheses: give beam_size >= 2 (e.g. 5)")

@@ -17,7 +17,8 @@ Beam search, exactly (the C++ extension implements the same rules):
     (``length_penalty`` = 0 by default: the score is the log-probability of the line).
   * An image stops when it has ``num_hypotheses`` finished and the worst of the best ``num_hypotheses`` scores
     at least ``best_live / max_len ** length_penalty``: no live hypothesis can reach more, since
-    log-probabilities only fall and the penalty's largest divisor is ``max_len ** length_penalty``.
+    log-probabilities only fall and the penalty's largest divisor is ``max_len ** length_penalty`` (for
+    ``length_penalty`` >= 0, which ``Recognizer`` enforces; a negative one can stop before the best).
   * After ``max_len`` steps, live hypotheses are finalised without EOS (L = max_len).
   * The n-best list is the finished hypotheses sorted by score, ties by the order they finished.
 With beam_size 1 and no length penalty this is greedy decoding, token for token.

@@ -166,13 +166,14 @@ class _LossModule(nn.Module):
         return s2s + self.ctc_weight * ctc_loss(self.ctc_head, enc, targets, lengths), s2s
 
 
-def _init_distributed() -> tuple[int, int, int]:
-    """(rank, local rank, world size): from torchrun's environment, with a gloo (CPU) or nccl (CUDA) group."""
+def _init_distributed(device: torch.device) -> tuple[int, int, int]:
+    """(rank, local rank, world size): from torchrun's environment, with a gloo (CPU) or nccl (CUDA) group, as
+    the training device is (``--device cpu`` on a CUDA machine trains over gloo)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 0, 1
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")), world
 
 
@@ -370,7 +371,7 @@ class _Run:
         if row:
             with open(self.log_path, "a", newline="") as f:
                 csv.DictWriter(f, self.fields).writerow(row)
-            if step % a.eval_every == 0:
+            if step % a.eval_every == 0 or step == a.steps:  # a run shorter than --eval-every gets curves too
                 _plot(self.log_path, self.out / "curves.png")
         if step % a.ckpt_every == 0 or step == a.steps:
             _save_checkpoint(self.out / "latest.pt", self.loss_module, self.optimizer, step, best, a, self.alphabet)
@@ -419,8 +420,8 @@ def train(args: argparse.Namespace) -> Path:
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rank, local_rank, world = _init_distributed()
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    rank, local_rank, world = _init_distributed(device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)

@@ -87,4 +87,4 @@ def test_sigkill_mid_training_then_resume(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"resumed from {latest} at step {killed_at}" in done.stderr
     assert torch.load(latest, weights_only=True)["step"] == killed_at + 2
-    assert not list(tmp_path.glob(".*.tmp")), "a temp file of the killed write was left behind"
+    assert not list(tmp_path.glob(".*.tmp")), "the resumed run should clear a temp file the killed write left"

@@ -112,7 +112,7 @@ def test_eval_writes_the_misread_lines(converted, tmp_path, recognizer):
 def test_eval_reports_accuracy_by_confidence_and_plots_it(converted, tmp_path, recognizer):
     """The by-confidence rows count the lines at or above each threshold and those read right; --plot draws them."""
     results = recognizer.recognize(TEST_IMAGES[:3])
-    items = [(TEST_IMAGES[0], results[0].text), (TEST_IMAGES[1], "not this"), (TEST_IMAGES[2], results[2].text)]
+    items = [(TEST_IMAGES[0], results[0].text), (TEST_IMAGES[1], "not this"), (TEST_IMAGES[2], "nor this")]
     (tmp_path / "list.tsv").write_text("".join(f"{p}\t{label}\n" for p, label in items), encoding="utf-8")
     proc = run_cli("eval", tmp_path / "list.tsv", "--model", converted, "--json", "--plot", tmp_path / "c.png")
     assert proc.returncode == 0, proc.stderr
@@ -121,8 +121,8 @@ def test_eval_reports_accuracy_by_confidence_and_plots_it(converted, tmp_path, r
         kept = [i for i, r in enumerate(results) if r.confidence >= t]
         assert row["count"] == len(kept)
         if kept:
-            assert row["exact"] == pytest.approx(sum(i != 1 for i in kept) / len(kept))
-    assert rows[0.0]["count"] == 3 and rows[0.0]["exact"] == pytest.approx(2 / 3)
+            assert row["exact"] == pytest.approx(sum(i == 0 for i in kept) / len(kept))
+    assert rows[0.0]["count"] == 3 and rows[0.0]["exact"] == pytest.approx(1 / 3)
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
 
 

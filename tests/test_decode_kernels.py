@@ -15,6 +15,7 @@ from conftest import random_line_image
 
 from fastocr import Alphabet, ModelConfig, Recognizer, ops
 from fastocr.model import OCRModel
+from fastocr.preprocess import padded_width
 from fastocr.synth import ASCII_CHARSET
 
 CONF_RTOL = 1e-4  # ~1e-6 per-step log-prob differences (fp32 sums in another order) over up to 21 steps
@@ -64,8 +65,13 @@ def additive_recognizer():
 
 
 @pytest.mark.parametrize("beam_size", [1, 3])  # greedy, and 2 images x 3 hypotheses through the beam op
-def test_additive_model_mixed_widths(additive_recognizer, line_images, beam_size):
-    ref, fast = recognize_both_ways(additive_recognizer, line_images[:2], batch_size=2, beam_size=beam_size)
+def test_additive_model_mixed_widths(additive_recognizer, beam_size):
+    """Two lines 40 and 60 px wide share one 64-px canvas (one batch), with masks of 11 and 16 columns."""
+    rng = np.random.default_rng(5)
+    lines = [np.asarray(random_line_image(rng, 32, w)) for w in (40, 60)]
+    cfg = additive_recognizer.config
+    assert {padded_width(w, cfg.img_width, cfg.width_bucket) for w in (40, 60)} == {64}
+    ref, fast = recognize_both_ways(additive_recognizer, lines, batch_size=2, beam_size=beam_size)
     assert ops.LAST_PATH["attn_additive"] == "triton"
     assert_same_results(ref, fast)
 

@@ -25,7 +25,7 @@ def expected(recognizer, images):
     return plain.recognize(images, batch_size=64)
 
 
-def _same(results, expected, rtol=5e-5):
+def _same(results, expected, rtol=5e-4):  # sums in another order: see test_original_parity.BATCHED_RTOL
     assert [r.text for r in results] == [r.text for r in expected]
     for r, e in zip(results, expected):
         assert r.confidence == pytest.approx(e.confidence, rel=rtol)

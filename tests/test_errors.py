@@ -83,7 +83,7 @@ def test_architecture_mismatch_names_the_differing_shapes(tmp_path, original_fil
 
 
 def test_swapped_encoder_and_decoder(original_files):
-    with pytest.raises(ModelFileError):
+    with pytest.raises(ModelFileError, match="looks like a decoder checkpoint: encoder and decoder swapped"):
         load_original(original_files[1], original_files[0], original_files[2])
 
 
@@ -138,6 +138,7 @@ def test_missing_alphabet_file(original_files, tmp_path):
     ({"max_len": 0}, "max_len must be >= 1"),
     ({"max_len": -1}, "max_len must be >= 1"),
     ({"length_penalty": "x"}, "length_penalty must be a number"),
+    ({"length_penalty": -0.5}, "length_penalty must be >= 0"),
     ({"lexicon": "LIKEABLENESS"}, "lexicon is a list of lines"),
     ({"lexicon": []}, "lexicon is empty"),
     ({"allowed_chars": ""}, "allowed_chars must be a non-empty str"),

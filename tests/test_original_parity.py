@@ -28,11 +28,10 @@ def alphabet_chars(recognizer):
     return recognizer.alphabet.chars
 
 
-# Batch 1 with NCHW images runs the very float operations of the original loop: equal to 1e-6 (in fact bit for
-# bit). In a batch, or with NHWC images (channels_last, the default), GEMMs and convolutions sum in another
-# order: each step's log-probs move by ~1e-7, which the 21-step product turns into up to ~2e-5 relative
-# (measured over these weights), hence the looser bound.
-BATCH1_RTOL, BATCHED_RTOL = 1e-6, 5e-5
+# Batch 1 with NCHW images runs the very float operations of the original loop: bit for bit. In a batch, or with NHWC images (channels_last, the default), GEMMs and convolutions sum in another
+# order: each step's probabilities move in their last bits, which the 21-step product turns into up to 1.8e-4
+# relative (measured over these weights and the 16 images), hence the looser bound.
+BATCH1_RTOL, BATCHED_RTOL = 0.0, 5e-4
 CASES = [(1, False, BATCH1_RTOL), (1, True, BATCHED_RTOL), (64, True, BATCHED_RTOL)]
 
 
@@ -44,11 +43,16 @@ def _assert_same(rec, orig_enc, orig_dec, chars, paths, batch_size, rtol):
     results = fastocr.recognize_batch(paths, model=rec, batch_size=batch_size)
     with torch.no_grad():
         expected = [orig_infer(orig_enc, orig_dec, chars, p) for p in paths]
+    # not vacuous: the lines end at different steps (EOS mid-batch) and read differently
+    assert len({len(text) for text, _ in expected}) > 1 and len({text for text, _ in expected}) > 1
     for r, (text, prob), p in zip(results, expected, paths):
         assert r.ok, r.error
         assert r.text == text, p
         assert prob > 0, "a vacuous confidence: the fixture weights should give non-zero confidences"
-        assert math.isclose(r.confidence, prob, rel_tol=rtol), (p, r.confidence, prob)
+        if rtol == 0.0:
+            assert r.confidence == prob, (p, r.confidence, prob)
+        else:
+            assert math.isclose(r.confidence, prob, rel_tol=rtol), (p, r.confidence, prob)
 
 
 @pytest.mark.parametrize(("batch_size", "channels_last", "rtol"), CASES)
@@ -68,10 +72,11 @@ def test_generated_images_match_original_loop(
                  batch_size, rtol)
 
 
-def test_char_probs_multiply_to_confidence_with_eos(recognizer):
-    r = recognizer.recognize(TEST_IMAGES[:1])[0]
-    assert len(r.char_probs) == len(r.text)
-    if len(r.text) < recognizer.config.max_decode_len:  # EOS step included in the confidence
-        assert r.confidence < math.prod(r.char_probs) * (1 + 1e-5)
-    else:
-        assert math.isclose(r.confidence, math.prod(r.char_probs), rel_tol=1e-5)
+def test_char_probs_multiply_to_confidence_with_eos(recognizer, generated_images):
+    ended, full = recognizer.recognize([generated_images[8], TEST_IMAGES[0]])
+    assert 0 < len(ended.text) < recognizer.config.max_decode_len and len(full.text) == 20
+    for r in (ended, full):
+        assert len(r.char_probs) == len(r.text)
+    # a line that ended early also pays its EOS step's probability; one cut at max_len has none to pay
+    assert ended.confidence < math.prod(ended.char_probs) * (1 - 1e-4)
+    assert math.isclose(full.confidence, math.prod(full.char_probs), rel_tol=1e-5)

@@ -68,6 +68,8 @@ def test_reused_canvas_gives_the_same_batches():
         assert torch.equal(got, to_batch(lines, 32, 280))
         kept.append((got, got.clone()))
     assert all(torch.equal(a, b) for a, b in kept)
+    canvas = staging.take((2, 32, 280, 3))
+    assert staging.upload(canvas, "cpu").data_ptr() != canvas.data_ptr()  # a copy, never a view of the buffer
 
 
 def test_lines_padded_ahead_give_the_same_batch():

@@ -68,6 +68,7 @@ def test_beam_invariants(images, k, n_frac, vocab, max_len, alpha, seed):
     n = max(1, round(n_frac * k))
     out = beam_search(_random_step(images, k, vocab, seed), images, k, max_len, n, alpha)
     for hyps in out:
+        assert 1 <= len(hyps) <= n
         scores = [h.score for h in hyps]
         assert scores == sorted(scores, reverse=True)
         assert len({tuple(h.tokens) for h in hyps}) == len(hyps)
@@ -84,6 +85,7 @@ def test_constrained_outputs_stay_in_the_lexicon(words, k, seed):
     out = beam_search(_random_step(2, k, 10, seed), 2, k, 6, 1, lexicon=words)
     allowed = {tuple(w) + (EOS_TOKEN,) for w in words}
     for hyps in out:
+        assert hyps  # every word fits in the 6 steps, so some line always finishes
         for h in hyps:
             assert tuple(h.tokens) in allowed or (not h.finished and any(
                 tuple(w[: len(h.tokens)]) == tuple(h.tokens) for w in words))

@@ -62,7 +62,7 @@ def test_every_input_once_then_resume(tmp_path, model_file, local_ray, fmt):
 
 def test_too_many_actors_for_the_cluster_is_a_clear_error(tmp_path, model_file, local_ray):
     (tmp_path / "a.png").write_bytes(b"x")
-    with pytest.raises(ValueError, match="leaves none to read"):
+    with pytest.raises(ValueError, match="leave less than one CPU to read"):
         ray_recognize([str(tmp_path / "a.png")], str(tmp_path / "out"), str(model_file), actors=3)
 
 

@@ -296,3 +296,5 @@ def test_max_len_over_24_adds_document_lines():
     assert sum(len(s) > 40 for s in samples) > 40
     short = synth.TextSampler(synth.ASCII_CHARSET, 0, words, max_len=24)
     assert max(len(short.sample(r)) for _ in range(400)) <= 24
+    assert short._line not in [kind for kind, _ in short._kinds]  # no document lines below 25 characters
+    assert long._line in [kind for kind, _ in long._kinds]
