@@ -40,15 +40,17 @@ def degrade(img: np.ndarray, rng: np.random.Generator, blur_scale: float = 1.0) 
 def jitter_crop(image: Image.Image | np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A real crop as another detector might have cut it, then ``degrade``d; returns an RGB image.
 
-    Rotates by up to 3 degrees (40% of crops), moves the corners by up to 5% of the height (30%), and moves
-    each side in or out by up to 8% of the height; the outside is filled by replicating the border.
+    Rotates by up to 3 degrees (40% of crops; less for long lines, whose ends would otherwise leave the frame:
+    at most atan(h / 3w), as ``synth.render_line``), moves the corners by up to 5% of the height (30%), and
+    moves each side in or out by up to 8% of the height; the outside is filled by replicating the border.
     """
     arr = np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image, dtype=np.float32)
     h, w = arr.shape[:2]
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     dst = src.copy()
     if rng.random() < 0.4:
-        a, centre = np.deg2rad(rng.uniform(-3, 3)), src.mean(0)
+        limit = min(3.0, float(np.rad2deg(np.arctan(h / (3 * w)))))
+        a, centre = np.deg2rad(rng.uniform(-limit, limit)), src.mean(0)
         dst = (dst - centre) @ np.float32([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]]) + centre
     if rng.random() < 0.3:
         dst = dst + rng.uniform(-0.05, 0.05, (4, 2)).astype(np.float32) * h

@@ -141,11 +141,26 @@ def save_model(
     atomic_write_bytes(path, save_safetensors_bytes(tensors, metadata=metadata))
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once, at import: os.umask can only be read by setting it
+
+
+def give_usual_mode(fd: int, path: Path) -> None:
+    """The mode ``open()`` would have given ``path`` (or the mode it has now), not mkstemp's private 0600."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        mode = 0o666 & ~_UMASK
+    os.fchmod(fd, mode)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Writes ``data`` to ``path`` so that a crash leaves either the old file or the new one, never half of one."""
+    """Writes ``data`` to ``path`` so that a crash leaves either the old file or the new one, never half of one;
+    the file gets the mode a plain ``open()`` would give it, and the rename is made durable (folder fsync)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        give_usual_mode(fd, path)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -154,6 +169,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _read_metadata(data: bytes, path: str) -> dict[str, str]:

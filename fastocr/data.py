@@ -25,12 +25,14 @@ PAD_TARGET = -100  # ignored by the loss (the original padded with class 2 and t
 def read_label_list(path: str | os.PathLike) -> list[tuple[str, str]]:
     """Reads ``path<TAB>label`` lines (TSV: labels may hold spaces) or the original ``path label`` lines.
 
-    A line with a tab is TSV; otherwise the path ends at the first space and the rest is the label.
-    Relative image paths are taken relative to the list file's folder when they exist there.
+    A line with a tab is TSV; otherwise the path ends at the first space after which an image file exists (else
+    at the first space) and the rest is the label. Relative image paths are taken relative to the list file's
+    folder when they exist there. A UTF-8 byte-order mark and CRLF line ends are accepted; lines break at
+    newlines only (a label may hold any other character).
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = [line.removesuffix("\r") for line in path.read_text(encoding="utf-8-sig").split("\n")]
     except OSError as e:
         raise FastOCRError(f"{path}: cannot read the label list ({e.strerror or e})") from e
     except UnicodeDecodeError as e:
@@ -39,12 +41,21 @@ def read_label_list(path: str | os.PathLike) -> list[tuple[str, str]]:
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        img, sep, label = line.partition("\t") if "\t" in line else line.partition(" ")
+        img, sep, label = line.partition("\t") if "\t" in line else _split_at_image(line, path.parent)
         if not sep or not label:
             raise FastOCRError(f"{path}:{n}: expected 'path<TAB>label' or 'path label', got {line!r}")
         local = path.parent / img
         out.append((str(local) if not os.path.isabs(img) and local.exists() else img, label))
     return out
+
+
+def _split_at_image(line: str, folder: Path) -> tuple[str, str, str]:
+    """An original-format line split as ``partition(" ")`` would, but at a later space when the path itself holds
+    spaces: the first split whose path exists (as given or in the list's folder) wins."""
+    for i, c in enumerate(line):
+        if c == " " and i and (os.path.exists(line[:i]) or (folder / line[:i]).exists()):
+            return line[:i], " ", line[i + 1 :]
+    return line.partition(" ")
 
 
 class LabelledLines(torch.utils.data.Dataset):

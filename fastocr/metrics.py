@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from itertools import pairwise
@@ -19,8 +20,11 @@ def edit_distance(a: str, b: str) -> int:
 
 
 def alnum_lower(text: str) -> str:
-    """The scene-text protocol's normalisation: letters and digits only, lower case."""
-    return "".join(c for c in text.lower() if c.isalnum())
+    """The scene-text protocol's normalisation: letters and digits only, lower case. Beyond ASCII: NFKC first
+    (full-width digits, composed accents), case folded (ß matches SS), and combining marks kept (a Devanagari
+    vowel sign or a Thai tone mark changes the word)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(c for c in folded if unicodedata.category(c)[0] in "LNM")
 
 
 def _alignment_confusions(pred: str, gt: str) -> list[tuple[str, str]]:
@@ -87,7 +91,7 @@ def score(preds: Sequence[str], gts: Sequence[str], top_confusions: int = 10) ->
         "count": n,
         "exact": exact / n if n else 0.0,
         "exact_alnum_ci": alnum / n if n else 0.0,
-        "cer": errors / chars if chars else 0.0,
+        "cer": errors / chars if chars else float(errors > 0),  # empty labels only: 1.0 if anything was read
         "by_length": {k: {"count": c, "exact": e / c, "cer": err / max(1, ch)}
                       for k, (c, e, err, ch) in sorted(by_len.items(), key=lambda kv: _bucket_start(kv[0]))},
         "confusions": [{"expected": e, "got": g, "count": c} for (e, g), c in confusions.most_common(top_confusions)],

@@ -527,7 +527,7 @@ def write_dataset(out_dir: Path, count: int, charset: str, seed: int = 0, fmt: s
         Path of the label list, which appears (atomically) only after all images, and after ``fonts.tsv``
         (``path<TAB>font file``: which font drew each image, to break errors down by font).
     """
-    from .checkpoint import atomic_write_bytes
+    from .checkpoint import atomic_write_bytes, give_usual_mode
 
     if fmt not in ("tsv", "original"):
         raise ValueError(f"fmt must be 'tsv' or 'original', not {fmt!r}")
@@ -542,6 +542,7 @@ def write_dataset(out_dir: Path, count: int, charset: str, seed: int = 0, fmt: s
     # so a crash never leaves a truncated list that points at missing images.
     fd, tmp = tempfile.mkstemp(prefix=".labels-", dir=out_dir)
     try:
+        give_usual_mode(fd, target)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             fonts = []
             for i in tqdm(range(count), desc="synth", unit="img", disable=not progress):

@@ -218,6 +218,38 @@ def warm_start(model: OCRModel, path: str, ctc_head: nn.Module | None = None) ->
     return len(matched)
 
 
+def _check_stream(ck: dict, args, world: int, path: Path) -> int:
+    """The number of batches the checkpointed run drew, after checking that this run would draw the same
+    samples (seed, batch size, bucketing, list share, world size; checkpoints from before these were kept are
+    trusted and resume at ``step`` batches)."""
+    stream = ck.get("stream")
+    if stream is None:
+        if ck.get("seed", args.seed) != args.seed:
+            raise FastOCRError(f"{path}: the run used --seed {ck['seed']}, not {args.seed}: resume with the same")
+        return ck["step"]
+    differ = [f"--{k.replace('_', '-')} {stream[k]} (now {getattr(args, k)})" for k in STREAM_ARGS
+              if stream[k] != getattr(args, k)]
+    if stream["world"] != world:
+        differ.append(f"{stream['world']} processes (now {world})")
+    if differ:
+        raise FastOCRError(f"{path}: resuming would draw other samples than the run did: it had "
+                           f"{', '.join(differ)}; resume with the same settings")
+    return stream["batches"]
+
+
+def _truncate_log(log_path: Path, step: int) -> None:
+    """Drops the log rows written after the checkpoint being resumed from (they will be written again)."""
+    if not log_path.exists():
+        return
+    with open(log_path, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= step]
+    if len(kept) < len(rows):
+        buf = io.StringIO()
+        csv.writer(buf).writerows(kept)  # the csv module's own line ends, as DictWriter writes them
+        atomic_write_bytes(log_path, buf.getvalue().encode())
+
+
 def _teacher_forcing(args, step: int) -> bool:
     """Whether step ``step`` uses teacher forcing: a function of (seed, step), so resuming changes nothing."""
     return random.Random(args.seed * 7919 + step).random() < args.teacher_forcing
@@ -291,12 +323,19 @@ def evaluate(model: OCRModel, alphabet: Alphabet, items: list, batch_size: int =
     return score(preds, [label for _, label in items])
 
 
+# What fixes the order of the sample stream: a run resumes only with the same values (``_check_stream``).
+STREAM_ARGS = ("seed", "batch_size", "bucket_window", "list_fraction")
+
+
 def _save_checkpoint(path: Path, loss_module: _LossModule, optimizer, step: int, best: float, args,
-                     alphabet) -> None:
+                     alphabet, stream: dict) -> None:
+    """``stream``: the sample stream's position ("batches" drawn, dropped ones included) and world size."""
     model = loss_module.model
     ck = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best,
-          "config": model.config.to_dict(), "alphabet": alphabet.chars, "seed": args.seed,
-          "torch_rng": torch.get_rng_state()}
+          "config": model.config.to_dict(), "alphabet": alphabet.chars, "torch_rng": torch.get_rng_state(),
+          "stream": {**{k: getattr(args, k) for k in STREAM_ARGS}, **stream}, "seed": args.seed}
+    if torch.cuda.is_available():  # dropout on CUDA draws from the CUDA generators
+        ck["cuda_rng"] = torch.cuda.get_rng_state_all()
     if loss_module.ctc_head is not None:
         ck["ctc_head"] = loss_module.ctc_head.state_dict()
     buf = io.BytesIO()
@@ -353,6 +392,7 @@ class _Run:
     log_path: Path
     fields: list
     t0: float
+    stream: dict  # batches drawn so far and the world size, for the checkpoints
 
     @property
     def model(self) -> OCRModel:
@@ -374,7 +414,8 @@ class _Run:
             if step % a.eval_every == 0 or step == a.steps:  # a run shorter than --eval-every gets curves too
                 _plot(self.log_path, self.out / "curves.png")
         if step % a.ckpt_every == 0 or step == a.steps:
-            _save_checkpoint(self.out / "latest.pt", self.loss_module, self.optimizer, step, best, a, self.alphabet)
+            _save_checkpoint(self.out / "latest.pt", self.loss_module, self.optimizer, step, best, a, self.alphabet,
+                             self.stream)
         return running, best
 
     def _validate(self, step: int, row: dict, best: float) -> float:
@@ -389,7 +430,8 @@ class _Run:
         if primary > best:
             best = primary
             save_model(self.out / "best.safetensors", self.model, self.alphabet)
-            _save_checkpoint(self.out / "best.pt", self.loss_module, self.optimizer, step, best, self.args, self.alphabet)
+            _save_checkpoint(self.out / "best.pt", self.loss_module, self.optimizer, step, best, self.args,
+                             self.alphabet, self.stream)
         return best
 
 
@@ -433,7 +475,7 @@ def train(args: argparse.Namespace) -> Path:
     model.to(device).train()
     loss_module = _LossModule(model, args.ctc_weight).to(device)
     optimizer = torch.optim.Adam(loss_module.parameters(), lr=args.lr)
-    step, best = 0, -1.0
+    step, best, batches = 0, -1.0, 0
     latest = out / "latest.pt"
     if args.resume and latest.exists():
         ck = _load_checkpoint(latest, device)
@@ -447,15 +489,20 @@ def train(args: argparse.Namespace) -> Path:
             loss_module.ctc_head.load_state_dict(ck["ctc_head"])
         optimizer.load_state_dict(ck["optimizer"])
         step, best = ck["step"], ck["best"]
+        batches = _check_stream(ck, args, world, latest)
         if "torch_rng" in ck:  # dropout masks continue as if never interrupted
             torch.set_rng_state(ck["torch_rng"].cpu())
+        if "cuda_rng" in ck and torch.cuda.is_available() and len(ck["cuda_rng"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all([s.cpu() for s in ck["cuda_rng"]])
+        if lead:
+            _truncate_log(out / "log.csv", step)
         if lead:
             print(f"resumed from {latest} at step {step} (best {best:.4f})", file=sys.stderr)
     elif args.init_from:
         n = warm_start(model, args.init_from, loss_module.ctc_head)
         print(f"initialised {n} of {len(model.state_dict())} tensors from {args.init_from}", file=sys.stderr)
     dataset, n_list = _dataset(args, alphabet)
-    sampler = ResumableSampler(n_list, args.synth, args.seed, start=step * args.batch_size * world,
+    sampler = ResumableSampler(n_list, args.synth, args.seed, start=batches * args.batch_size * world,
                                list_fraction=args.list_fraction, rank=rank, world=world,
                                bucket_window=args.bucket_window, batch_size=args.batch_size,
                                label_length=_label_length(dataset))
@@ -478,14 +525,26 @@ def train(args: argparse.Namespace) -> Path:
     if lead and (not log_path.exists() or step == 0):
         with open(log_path, "w", newline="") as f:
             csv.DictWriter(f, fields).writeheader()
-    run = _Run(args, out, loss_module, optimizer, alphabet, val_sets, log_path, fields, time.time())
-    running = []
+    run = _Run(args, out, loss_module, optimizer, alphabet, val_sets, log_path, fields, time.time(),
+               {"batches": batches, "world": world})
+    running, skipped = [], 0
     bar = tqdm(total=args.steps, initial=step, desc="train", unit="step", dynamic_ncols=True, disable=not lead)
     for batch in loader:
         if step >= args.steps:
             break
-        if batch is None:
+        skip = batch is None  # Collate dropped every line of it (too long, unreadable)
+        if world > 1:  # all ranks skip together, or the others would wait for it in the gradient all-reduce
+            flag = torch.tensor([float(skip)], device=device if device.type == "cuda" else "cpu")
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            skip = bool(flag.item())
+        run.stream["batches"] += 1
+        if skip:
+            skipped += 1
+            if skipped == 1000:
+                raise FastOCRError(f"1000 batches in a row had no usable line (labels longer than --max-label-len "
+                                   f"{args.max_label_len}, characters outside the alphabet, unreadable images)")
             continue
+        skipped = 0
         images, targets, widths, _ = batch
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             loss, s2s_loss = loss_fn(images.to(device), targets.to(device), _teacher_forcing(args, step),

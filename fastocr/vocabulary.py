@@ -20,18 +20,24 @@ DEFAULT_BONUS = 3.0  # log-probability; the best on real_dev's val part for the 
 _NUMBER = re.compile(r"[+-]?[\d.,:/%-]*\d[\d.,:/%-]*")
 
 
+def _token(word: str) -> str:
+    """A word as the vocabulary compares it: surrounding whitespace and punctuation off, case folded."""
+    return word.strip().strip(string.punctuation).casefold()
+
+
 class Vocabulary:
     """Known words, compared case-insensitively.
 
     Args:
-        words: the words; surrounding whitespace is ignored.
+        words: the words; surrounding whitespace and punctuation are ignored, as in the readings.
 
     Raises:
         FastOCRError: no word given.
     """
 
     def __init__(self, words: Iterable[str]):
-        self.words = frozenset(w.strip().lower() for w in words if w.strip())
+        # normalised as ``covers`` normalises a reading's words: "Mr." and "U.S.A." must match themselves
+        self.words = frozenset(t for t in (_token(w) for w in words) if t)
         if not self.words:
             raise FastOCRError("the vocabulary is empty")
 
@@ -51,7 +57,7 @@ class Vocabulary:
     def covers(self, text: str) -> bool:
         """Whether every word of ``text`` (split at spaces, surrounding punctuation stripped, any case) is known
         or a number. False for a text with no word at all."""
-        tokens = [t for t in (w.strip(string.punctuation).lower() for w in text.split()) if t]
+        tokens = [t for t in (_token(w) for w in text.split()) if t]
         return bool(tokens) and all(t in self.words or _NUMBER.fullmatch(t) for t in tokens)
 
 

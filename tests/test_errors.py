@@ -167,3 +167,16 @@ def test_recognize_one_can_report_instead_of_raising(recognizer, tmp_path):
 def test_recognize_batch_refuses_a_device_it_would_ignore(recognizer):
     with pytest.raises(OptionError, match="applies when a model file is loaded"):
         fastocr.recognize_batch([TEST_IMAGES[0]], model=recognizer, device="cpu")
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    """Not mkstemp's private 0600: what open() gives a new file, and an existing file keeps its mode."""
+    from fastocr.checkpoint import atomic_write_bytes
+
+    (tmp_path / "plain").write_bytes(b"x")
+    atomic_write_bytes(tmp_path / "atomic", b"x")
+    assert (tmp_path / "atomic").stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
+    (tmp_path / "shared").write_bytes(b"x")
+    (tmp_path / "shared").chmod(0o640)
+    atomic_write_bytes(tmp_path / "shared", b"y")
+    assert (tmp_path / "shared").stat().st_mode & 0o777 == 0o640 and (tmp_path / "shared").read_bytes() == b"y"

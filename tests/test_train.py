@@ -3,13 +3,16 @@
 import csv
 import itertools
 import os
+import shutil
 
 import pytest
 import torch
+from PIL import Image
 
 from fastocr.alphabet import EOS_TOKEN, SOS_TOKEN, Alphabet
 from fastocr.cli import build_parser
 from fastocr.data import PAD_TARGET, Collate, read_label_list
+from fastocr.errors import FastOCRError
 from fastocr.metrics import alnum_lower, by_confidence, edit_distance, score
 from fastocr.synth import ASCII_CHARSET as ASCII
 from fastocr.train import train
@@ -37,6 +40,34 @@ def test_resume_continues_exactly(tmp_path, extra):
     assert a["step"] == b["step"] == 4
     for k in a["model"]:
         assert torch.equal(a["model"][k], b["model"][k]), k
+
+
+def test_resume_drops_log_rows_after_the_checkpoint(tmp_path):
+    """A run killed after logging steps 3-4 but before their checkpoint resumes from step 2: those rows are
+    logged again, not twice."""
+    train(_args(tmp_path, "--steps", "2"))
+    shutil.copy(tmp_path / "latest.pt", tmp_path / "at2.pt")
+    train(_args(tmp_path, "--steps", "4", "--resume"))
+    shutil.copy(tmp_path / "at2.pt", tmp_path / "latest.pt")
+    train(_args(tmp_path, "--steps", "4", "--resume"))
+    with open(tmp_path / "log.csv", newline="") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3, 4]
+
+
+def test_resume_refuses_another_sample_stream(tmp_path):
+    train(_args(tmp_path, "--steps", "1"))
+    with pytest.raises(FastOCRError, match=r"--batch-size 4 \(now 2\)"):
+        train(_args(tmp_path, "--steps", "2", "--batch-size", "2", "--resume"))
+    with pytest.raises(FastOCRError, match=r"--seed 0 \(now 1\)"):
+        train(_args(tmp_path, "--steps", "2", "--seed", "1", "--resume"))
+
+
+def test_a_list_with_no_usable_line_is_an_error_not_a_hang(tmp_path):
+    Image.new("RGB", (40, 32), "white").save(tmp_path / "a.png")
+    (tmp_path / "list.tsv").write_text(f"{tmp_path / 'a.png'}\t{'x' * 30}\n")  # longer than --max-label-len 8
+    with pytest.raises(FastOCRError, match="1000 batches in a row had no usable line"):
+        train(_args(tmp_path / "run", "--steps", "1", "--no-synth", "--train-list", str(tmp_path / "list.tsv"),
+                    "--batch-size", "1"))
 
 
 def test_run_writes_log_curves_and_a_loadable_model(tmp_path):
@@ -68,6 +99,14 @@ def test_label_lists_in_both_formats(tmp_path):
     (tmp_path / "list.txt").write_text("a.png 情笼罩 在\n\n", encoding="utf-8")
     assert read_label_list(tmp_path / "list.tsv") == [(str(tmp_path / "a.png"), "NEW YORK"), ("b.png", "x")]
     assert read_label_list(tmp_path / "list.txt") == [(str(tmp_path / "a.png"), "情笼罩 在")]
+    # a byte-order mark, CRLF line ends, a form feed inside a label, a path with a space in the original format
+    (tmp_path / "my dir").mkdir()
+    (tmp_path / "my dir" / "c.png").write_bytes(b"")
+    (tmp_path / "bom.tsv").write_bytes("\ufeffa.png\tA\x0cB\r\nb.png\tx\r\n".encode())
+    assert read_label_list(tmp_path / "bom.tsv") == [(str(tmp_path / "a.png"), "A\x0cB"), ("b.png", "x")]
+    (tmp_path / "spaces.txt").write_text("my dir/c.png word\na.png other\n", encoding="utf-8")
+    assert read_label_list(tmp_path / "spaces.txt") == [(str(tmp_path / "my dir/c.png"), "word"),
+                                                        (str(tmp_path / "a.png"), "other")]
 
 
 def test_metrics():
@@ -81,6 +120,15 @@ def test_metrics():
     assert list(long["by_length"]) == ["1", "10-19", "40-79", "80+"]  # in length order
     assert long["by_length"]["10-19"] == {"count": 1, "exact": 0.0, "cer": pytest.approx(1 / 13)}
     assert long["by_length"]["80+"]["cer"] == 1.0 and long["by_length"]["40-79"]["exact"] == 1.0
+
+
+def test_case_insensitive_match_beyond_ascii():
+    assert alnum_lower("ｗｏｒｄ１２") == "word12"  # full-width forms
+    assert alnum_lower("STRASSE") == alnum_lower("Straße")  # case folding, not lower()
+    assert alnum_lower("cafe\u0301") == alnum_lower("café")  # decomposed and composed accents
+    assert alnum_lower("किताब") != alnum_lower("कताब")  # a vowel sign is part of the word
+    assert alnum_lower("ไม่") != alnum_lower("ไม้")  # and so is a tone mark
+    assert score(["abc"], [""])["cer"] == 1.0 and score([""], [""])["cer"] == 0.0  # no label characters
 
 
 def test_selective_accuracy_by_confidence():

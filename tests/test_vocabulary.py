@@ -50,3 +50,9 @@ def test_a_covered_hypothesis_moves_up_and_keeps_its_score(recognizer, generated
         no_bonus = recognizer.recognize([image], beam_size=5, vocabulary=[second], vocabulary_bonus=0.0)[0]
         assert no_bonus.text == texts[0]
     assert tried >= 3
+
+
+def test_words_with_punctuation_match_themselves():
+    vocab = Vocabulary(["Mr.", "e.g.", "U.S.A.", "...", "rock'n'roll"])
+    assert all(vocab.covers(t) for t in ("Mr.", "mr", "e.g.", "U.S.A.!", "Rock'n'roll,"))
+    assert not vocab.covers("...") and len(vocab) == 4  # punctuation alone is no word
