@@ -24,6 +24,7 @@ import torch
 
 from .alphabet import SOS_TOKEN
 from .model import AdditiveMemory
+from .ops import on_device_of
 from .reference import GreedyOutput, greedy_advance
 
 
@@ -78,6 +79,7 @@ class GreedyGraph:
         self.out_tokens = torch.zeros(rows, chunk, dtype=torch.long, device=device)
         self.out_logp = torch.zeros(rows, chunk, dtype=torch.float32, device=device)
         self._graphs: dict[int, torch.cuda.CUDAGraph] = {}
+        self._read: torch.cuda.Event | None = None  # when the last caller's copies of the buffers were made
 
     def _body(self, steps: int) -> None:
         """``steps`` iterations of ``reference.greedy_loop`` on the static buffers."""
@@ -99,11 +101,14 @@ class GreedyGraph:
                 self._body(steps)
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self.pool):
+        # thread_local: another thread's CUDA work (a Recognizer is called from many) does not void the capture
+        with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):
             self._body(steps)
         self._graphs[steps] = graph
 
     def _reset(self, memory, n: int) -> None:
+        if self._read is not None:  # a caller on another stream may still be copying the last results out
+            torch.cuda.current_stream().wait_event(self._read)
         for static, new in zip(_fields(self.memory), _fields(memory)):
             d = _rows_dim(static)
             static[tuple(slice(0, size) for size in new.shape)].copy_(new)  # columns past new's are masked
@@ -138,8 +143,12 @@ class GreedyGraph:
             logps.append(self.out_logp[:n, :steps].clone())
             if bool(self.done.all()):  # the one host sync per chunk
                 break
-        return GreedyOutput(torch.cat(tokens, 1), torch.cat(logps, 1), self.lengths[:n].clone(),
-                            self.confidence[:n].clone())
+        out = GreedyOutput(torch.cat(tokens, 1), torch.cat(logps, 1), self.lengths[:n].clone(),
+                           self.confidence[:n].clone())
+        if self.capture:
+            self._read = torch.cuda.Event()
+            self._read.record()
+        return out
 
 
 class GraphCache:
@@ -153,7 +162,8 @@ class GraphCache:
         self._lock = threading.Lock()
 
     def decode(self, decoder, memory, max_len: int) -> GreedyOutput:
-        with self._lock:
+        # on the memory's GPU: capture, side streams and replays bind to the current device
+        with self._lock, on_device_of(_fields(memory)[0]):
             return self._decode(decoder, memory, max_len)
 
     def _decode(self, decoder, memory, max_len: int) -> GreedyOutput:
@@ -165,7 +175,7 @@ class GraphCache:
         columns = padded_columns(fields[0].shape[0]) if isinstance(memory, AdditiveMemory) else fields[0].shape[0]
         shapes = tuple(tuple(rows if i == _rows_dim(f) else columns if f.dim() == 3 and i == 0 else size
                              for i, size in enumerate(f.shape)) for f in fields)
-        key = (rows, shapes, fields[0].dtype, id(decoder))
+        key = (rows, shapes, fields[0].dtype, fields[0].device, id(decoder))
         graph = self._graphs.get(key)
         if graph is None:
             like = _rebuild(memory, tuple(f.new_zeros(s) for f, s in zip(fields, shapes)))

@@ -158,14 +158,22 @@ def _opted_in(op: str) -> bool:
     return op not in OPT_IN or _triton_on_cpu or op in os.environ.get("FASTOCR_TRITON_OPT_IN", "").split(",")
 
 
+def on_device_of(t: torch.Tensor):
+    """Makes ``t``'s GPU the current one for what runs inside (Triton launches on the current device and its
+    current stream, whatever device the tensors are on); nothing for CPU tensors."""
+    return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()
+
+
 def _use_triton(op: str, hidden_size: int, *tensors: torch.Tensor) -> bool:
-    """The dispatch rule, in order: FASTOCR_FORCE_REFERENCE=1 -> reference; any input not on CUDA -> reference;
+    """The dispatch rule, in order: FASTOCR_FORCE_REFERENCE=1 -> reference; any input not on CUDA, or inputs on
+    different devices -> reference;
     an ``OPT_IN`` kernel not opted in -> reference; grad enabled and an input requiring grad -> reference (the
     kernels have no backward); triton missing, an unsupported dtype or hidden size -> reference; else Triton.
     Records the choice in ``LAST_PATH``."""
     use = (
         not _force_reference()
         and (_triton_on_cpu or all(t.is_cuda for t in tensors))
+        and len({t.device for t in tensors}) == 1
         and _opted_in(op)
         and not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
         and _load_kernels() is not None
@@ -232,7 +240,8 @@ def attn_slot(embedded: torch.Tensor, hidden: torch.Tensor, weight: torch.Tensor
     (torch.Size([2, 4]), torch.Size([2, 3]))
     """
     if _use_triton("attn_slot", values.shape[-1], embedded, hidden, weight, bias, values):
-        return _kernels_module[1].attn_slot_triton(embedded, hidden, weight, bias, values)
+        with on_device_of(values):
+            return _kernels_module[1].attn_slot_triton(embedded, hidden, weight, bias, values)
     return reference.attn_slot_ref(embedded, hidden, weight, bias, values)
 
 
@@ -254,7 +263,8 @@ def attn_additive(keys: torch.Tensor, query: torch.Tensor, v: torch.Tensor, valu
         context (N, H) and weights (N, T), 0 past each row's length, in ``values.dtype``.
     """
     if _use_triton("attn_additive", values.shape[-1], keys, query, v, values, lengths):
-        return _kernels_module[1].attn_additive_triton(keys, query, v, values, lengths)
+        with on_device_of(values):
+            return _kernels_module[1].attn_additive_triton(keys, query, v, values, lengths)
     return reference.attn_additive_ref(keys, query, v, values, lengths)
 
 
@@ -277,7 +287,8 @@ def gru_step(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.T
     if b_ih is None or b_hh is None:  # the kernel always adds biases; bias-free GRUs take the reference
         LAST_PATH["gru_step"] = "reference"
     elif _use_triton("gru_step", h.shape[-1], x, h, w_ih, w_hh, b_ih, b_hh):
-        return _kernels_module[2].gru_step_triton(x, h, w_ih, w_hh, b_ih, b_hh)
+        with on_device_of(h):
+            return _kernels_module[2].gru_step_triton(x, h, w_ih, w_hh, b_ih, b_hh)
     return reference.gru_step_ref(x, h, w_ih, w_hh, b_ih, b_hh, train)
 
 
@@ -294,5 +305,6 @@ def logits_argmax(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> 
         class ids (N,) int64 and their log-probabilities (N,) float32.
     """
     if _use_triton("logits_argmax", h.shape[-1], h, weight, bias):
-        return _kernels_module[3].logits_argmax_triton(h, weight, bias)
+        with on_device_of(h):
+            return _kernels_module[3].logits_argmax_triton(h, weight, bias)
     return reference.logits_argmax_ref(h, weight, bias)
