@@ -34,6 +34,9 @@ class Alphabet:
         # A duplicated character keeps its *last* index, as the original's dict did ('1' -> 5566 in 5990.txt).
         self._index = {c: i + NUM_SPECIAL for i, c in enumerate(chars)}
         self._by_id = [""] * NUM_SPECIAL + list(chars)  # SOS/EOS read as nothing
+        self._all_ids: dict[str, list[int]] = {}  # every id of each character: several for a duplicated one
+        for i, c in enumerate(chars):
+            self._all_ids.setdefault(c, []).append(i + NUM_SPECIAL)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> Alphabet:
@@ -77,6 +80,11 @@ class Alphabet:
         if missing:
             raise FastOCRError(f"text {text!r} has characters outside the alphabet: {''.join(missing)!r}")
         return [self._index[c] for c in text]
+
+    def ids(self, char: str) -> list[int]:
+        """Every class id that reads as ``char``: one, or several for a character the alphabet file repeats
+        (``encode`` uses the last; a model may emit any)."""
+        return list(self._all_ids.get(char, ()))
 
     def decode(self, ids: Iterable[int]) -> str:
         """Text of class ids, stopping at the first EOS and skipping SOS."""

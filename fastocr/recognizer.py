@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 import threading
@@ -17,7 +18,7 @@ from torch.profiler import record_function
 from tqdm import tqdm
 
 from . import _ext, beam, checkpoint
-from .alphabet import EOS_TOKEN, Alphabet
+from .alphabet import EOS_TOKEN, NUM_SPECIAL, Alphabet
 from .config import ModelConfig
 from .decode import greedy_decode
 from .errors import FastOCRError, ImageError, OptionError
@@ -130,28 +131,34 @@ def _precision_dtype(precision: str, device: torch.device) -> torch.dtype:
 
 
 def batch_bytes(config: ModelConfig, num_classes: int, lines: int, width: int, beam_size: int = 1,
-                dtype_bytes: int = 4) -> int:
+                dtype_bytes: int = 4, encoder_batch: int | None = None) -> int:
     """Estimated peak activation memory of recognising ``lines`` lines ``width`` px wide.
 
-    The CNN's largest live pair (conv1's output and the first pooling's, 64x32xW + 64x16xW/2 values) dominates;
-    the BiLSTMs keep about 8H values per encoder column; the decoder holds, per hypothesis row, the attended
-    memory (values and keys, 2H per column) and a row of log-probabilities.
+    The CNN's largest live pair (conv1's output and the first pooling's, 64x32xW + 64x16xW/2 values) dominates,
+    for ``encoder_batch`` lines at a time (all when None); the BiLSTMs keep about 8H values per encoder column;
+    the decoder holds, per hypothesis row, the attended memory (values and keys, 2H per column) and a row of
+    log-probabilities.
     """
     cols = width // 4 + 1
-    per_line = 64 * 32 * width + 64 * 16 * width // 2 + 8 * config.hidden_size * cols
-    per_line += beam_size * (2 * config.hidden_size * cols + 2 * num_classes)
-    return lines * per_line * dtype_bytes
+    cnn = 64 * 32 * width + 64 * 16 * width // 2
+    per_line = 8 * config.hidden_size * cols + beam_size * (2 * config.hidden_size * cols + 2 * num_classes)
+    return (min(lines, encoder_batch or lines) * cnn + lines * per_line) * dtype_bytes
 
 
 def _check_images_arg(images) -> list:
-    if isinstance(images, (str, os.PathLike, bytes, bytearray, np.ndarray, Image.Image)):
+    _check_not_single(images)
+    return list(images)
+
+
+def _check_not_single(images) -> None:
+    """A single image where a list of images belongs is a TypeError, not one result per character or row."""
+    if isinstance(images, (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, Image.Image)):
         raise TypeError(
             f"images must be a list of images, got a single {type(images).__name__}; "
             "wrap it in a list, or use Recognizer.recognize_one(image)"
         )
     if not isinstance(images, Iterable):
         raise TypeError(f"images must be a list of images, got {type(images).__name__}")
-    return list(images)
 
 
 class Recognizer:
@@ -188,14 +195,20 @@ class Recognizer:
             raise FastOCRError(f"model has {model.num_classes} classes, alphabet gives {alphabet.num_classes}")
         self.device = _device(device)
         self.dtype = _precision_dtype(precision, self.device)
+        first = next(model.parameters(), None)
+        if first is not None and (first.device != self.device or first.dtype != self.dtype):
+            model = copy.deepcopy(model)  # the caller's model (maybe another Recognizer's) keeps its device and dtype
         self.model = model.eval().to(self.device, self.dtype)
         self.alphabet = alphabet
         self.channels_last = channels_last
+        if encoder_batch is not None:
+            _check_count("encoder_batch", encoder_batch)
         self.encoder_batch = encoder_batch or (8 if self.device.type == "cpu" else None)
         if memory_budget_mb is not None and memory_budget_mb <= 0:
             raise OptionError(f"memory_budget_mb must be > 0, got {memory_budget_mb}")
         self.memory_budget_mb = memory_budget_mb
-        self._oom_cap: int | None = None  # the largest batch that fitted after a CUDA out-of-memory error
+        # the largest batch that fitted after an out-of-memory error, per (canvas width, beam size)
+        self._oom_caps: dict[tuple[int, int], int] = {}
         if cuda_graphs and self.device.type != "cuda":
             raise OptionError(f"cuda_graphs needs a CUDA device, got {self.device}")
         self._graphs = GraphCache() if cuda_graphs else None
@@ -301,9 +314,16 @@ class Recognizer:
 
         >>> for r in rec.recognize_iter(Path("scans").glob("*.png")):   # doctest: +SKIP
         ...     print(r.source, r.text)
+
+        Bad arguments raise here, not at the first ``next()``. Leaving the loop early (or ``close()``) stops the
+        loading threads without waiting for the images queued ahead.
         """
+        _check_not_single(images)
         kwargs.pop("progress", None)
-        for part in self._pipeline(images, self._decode_args(**kwargs), max(1, workers)):
+        return self._iterate(images, self._decode_args(**kwargs), max(1, workers))
+
+    def _iterate(self, images, args: dict, workers: int) -> Iterator[Recognition]:
+        for part in self._pipeline(images, args, workers):
             yield from part
 
     def _chunk_size(self, batch_size: int) -> int:
@@ -317,16 +337,20 @@ class Recognizer:
         release the GIL while they decode and resize)."""
         numbered = enumerate(images)
         chunk = self._chunk_size(args["batch_size"])
-        with ThreadPoolExecutor(workers) as pool:
-            def submit():
-                return [pool.submit(self._load, image, i) for i, image in itertools.islice(numbered, chunk)]
+        pool = ThreadPoolExecutor(workers)
 
+        def submit():
+            return [pool.submit(self._load, image, i) for i, image in itertools.islice(numbered, chunk)]
+
+        try:
             pending = submit()
             while pending:
                 with record_function("fastocr.load"):
                     loaded = [f.result() for f in pending]
                 pending = submit()  # the next chunk loads while this one is decoded
                 yield self._recognize_loaded(loaded, args, bar)
+        finally:  # also when the consumer stops early: drop the queued loads, do not wait for them
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def warmup(self, batch_size: int = 8) -> None:
         """Runs one small batch so the first real call does not pay one-time costs (allocations, JIT, autotune)."""
@@ -391,49 +415,67 @@ class Recognizer:
                 results[i] = Recognition("", 0.0, [], source, error=line.reason)
                 if bar is not None:
                     bar.update()
-        chunks = [(w, js[s : s + bs]) for w, js in sorted(groups.items())
-                  for bs in [self._batch_limit(args, w)] for s in range(0, len(js), bs)]
-        for width, js in chunks:
-            with record_function("fastocr.to_batch"):
-                batch = to_batch([loaded[i][1] for i in js], self.config.img_height, width, self.device,
-                                 self.channels_last, self._staging())
-                widths = torch.tensor([loaded[i][2] for i in js], device=self.device)
-            for i, rec in zip(js, self._decode_splitting_on_oom(batch, widths, args)):
-                rec.source = loaded[i][0]
-                results[i] = rec
-            if bar is not None:
-                bar.update(len(js))
+        for width, group in sorted(groups.items()):
+            start = 0
+            while start < len(group):  # the limit is read again after each batch: an OOM lowers it at once
+                js = group[start : start + self._batch_limit(args, width)]
+                start += len(js)
+                decoded = self._decode_splitting_on_oom([loaded[i][1] for i in js], [loaded[i][2] for i in js],
+                                                        width, args)
+                for i, rec in zip(js, decoded):
+                    rec.source = loaded[i][0]
+                    results[i] = rec
+                if bar is not None:
+                    bar.update(len(js))
         return results  # type: ignore[return-value]
 
     def _batch_limit(self, args: dict, width: int) -> int:
         """Lines per batch at this canvas width: batch_size, capped by the memory budget and by past OOMs."""
         limit = args["batch_size"]
         if self.memory_budget_mb is not None:
-            one = batch_bytes(self.config, self.model.num_classes, 1, width, args["beam_size"],
-                              torch.finfo(self.dtype).bits // 8)
-            limit = min(limit, max(1, int(self.memory_budget_mb * 2**20 // one)))
-        return min(limit, self._oom_cap or limit)
+            def fits(lines: int) -> bool:
+                return batch_bytes(self.config, self.model.num_classes, lines, width, args["beam_size"],
+                                   torch.finfo(self.dtype).bits // 8, self.encoder_batch) <= self.memory_budget_mb * 2**20
 
-    def _decode_splitting_on_oom(self, batch: torch.Tensor, widths: torch.Tensor, args: dict) -> list[Recognition]:
-        """Decodes a batch; on out-of-memory, halves it and retries (remembering the size that fitted), so a
-        too-large batch costs time, never results. A single line that does not fit gets the error."""
+            lo, hi = 1, limit  # the most lines that fit: at least one (a line too big for the budget is tried)
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+            limit = lo
+        return min(limit, self._oom_caps.get((width, args["beam_size"]), limit))
+
+    def _decode_splitting_on_oom(self, lines: list[np.ndarray], line_widths: list[int], width: int,
+                                 args: dict) -> list[Recognition]:
+        """Uploads and decodes lines of one canvas width; on out-of-memory, halves them and retries (remembering,
+        for this width and beam size, the size that fitted), so a too-large batch costs time, never results.
+        A single line that does not fit gets the error."""
         try:
+            with record_function("fastocr.to_batch"):
+                batch = to_batch(lines, self.config.img_height, width, self.device, self.channels_last,
+                                 self._staging())
+                widths = torch.tensor(line_widths, device=self.device)
             return self._decode_batch(batch, widths, args)
         except torch.OutOfMemoryError as e:
-            if batch.shape[0] == 1 and args["on_error"] == "raise":
+            if len(lines) == 1 and args["on_error"] == "raise":
                 raise
             error = f"out of memory on {self.device} for one line: {e}"
         # Retry outside the except block: the exception's traceback holds the failed attempt's frames, and
         # with them its GPU tensors, until the block is left (seen on an H200: the halves ran out of memory too).
+        batch = widths = None  # and this frame's own references to the failed batch
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
-        n = batch.shape[0]
+        n = len(lines)
         if n == 1:
             return [Recognition("", 0.0, [], "", error=error)]
-        half = n // 2
-        self._oom_cap = half if self._oom_cap is None else min(self._oom_cap, half)
-        return (self._decode_splitting_on_oom(batch[:half], widths[:half], args)
-                + self._decode_splitting_on_oom(batch[half:], widths[half:], args))
+        key = (width, args["beam_size"])
+        self._oom_caps[key] = min(self._oom_caps.get(key, n // 2), n // 2)
+        results, start = [], 0
+        while start < n:  # in parts of the cap, read again after each part: a part may lower it
+            size = self._oom_caps[key]
+            results += self._decode_splitting_on_oom(lines[start : start + size], line_widths[start : start + size],
+                                                     width, args)
+            start += size
+        return results
 
     def _staging(self) -> PinnedCanvas | None:
         """This thread's pinned upload canvas (CUDA only): concurrent calls must not share one."""
@@ -463,11 +505,20 @@ class Recognizer:
             lexicon = list(lexicon)
             if not lexicon:
                 raise OptionError("lexicon is empty: nothing could be read (give None for no lexicon)")
-        allowed = None if allowed_chars is None else sorted(set(self._encode(allowed_chars, "allowed_chars")))
-        words = None if lexicon is None else [self._encode(w, "lexicon entry") for w in lexicon]
+        allowed = None
+        if allowed_chars is not None:
+            self._encode(allowed_chars, "allowed_chars")  # names the characters outside the alphabet
+            allowed = sorted({i for c in allowed_chars for i in self.alphabet.ids(c)})
+        words = None if lexicon is None else [ids for w in lexicon for ids in self._spellings(w)]
         if use_reference():
             return allowed, words
         return beam.TokenAutomaton.lexicon(words, allowed) if words is not None else beam.TokenAutomaton.charset(allowed)
+
+    def _spellings(self, word: str, most: int = 64) -> list[list[int]]:
+        """The id sequences that read as ``word``: one, or (a character the alphabet repeats) one per choice of
+        its ids, ``most`` at the most."""
+        self._encode(word, "lexicon entry")
+        return [list(ids) for ids in itertools.islice(itertools.product(*map(self.alphabet.ids, word)), most)]
 
     def _encode(self, text: str, what: str) -> list[int]:
         missing = self.alphabet.missing(text)
@@ -484,7 +535,7 @@ class Recognizer:
         B = batch.shape[0]
         lengths = self.model.encoder_lengths(widths, enc.shape[0]) if self.config.variable_width else None
         step = AttnStep(self.model.decoder, enc, beam_size, lengths)
-        if beam_size == 1 and constraint is None:
+        if beam_size == 1 and constraint is None and args["length_penalty"] == 0:
             with record_function("fastocr.decoder"):
                 if self._graphs is not None:
                     out = self._graphs.decode(self.model.decoder, step.memory, max_len)
@@ -516,9 +567,17 @@ class Recognizer:
         results = []
         for ids, p, n, conf, score in zip(tokens, probs, lengths, out.confidence.tolist(), scores):
             n_chars = n - 1 if n and ids[n - 1] == EOS_TOKEN else n
-            text = self.alphabet.decode(ids[:n_chars])
-            results.append(Recognition(text, conf, p[:n_chars], "", None, [Candidate(text, score, conf)]))
+            text, char_probs = self._text_and_probs(ids[:n_chars], p[:n_chars])
+            results.append(Recognition(text, conf, char_probs, "", None, [Candidate(text, score, conf)]))
         return results
+
+    def _text_and_probs(self, ids: list[int], probs: list[float]) -> tuple[str, list[float]]:
+        """A reading and one probability per character of it: ids that are no character (SOS, which an untrained
+        model may emit) count in the confidence but give neither."""
+        if all(i >= NUM_SPECIAL for i in ids):
+            return self.alphabet.decode(ids), probs
+        kept = [(i, q) for i, q in zip(ids, probs) if i >= NUM_SPECIAL]
+        return self.alphabet.decode([i for i, _ in kept]), [q for _, q in kept]
 
     def _from_hypotheses(self, hyps: list[Hypothesis], n_best: int, vocabulary: Vocabulary | None = None,
                          bonus: float = 0.0) -> Recognition:
@@ -538,7 +597,8 @@ class Recognizer:
         best = hyps[order[0]]
         n_chars = len(best.tokens) - (1 if best.finished else 0)
         probs = torch.exp(torch.tensor(best.token_logprobs[:n_chars], dtype=torch.float32)).tolist()
-        return Recognition(cands[0].text, cands[0].confidence, probs, "", None, cands)
+        text, char_probs = self._text_and_probs(list(best.tokens[:n_chars]), probs)
+        return Recognition(text, cands[0].confidence, char_probs, "", None, cands)
 
 
 def recognize_batch(
@@ -568,13 +628,18 @@ def recognize_batch(
     return rec.recognize(images, **kwargs)
 
 
-_CACHE: dict = {}
+_CACHE: dict[tuple[str, str], tuple[int | None, Recognizer]] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 def _cached_recognizer(path, device) -> Recognizer:
-    """Loads each (model file, device) once per process, so repeated recognize_batch calls stay cheap."""
+    """Loads each (model file, device) once per process, so repeated recognize_batch calls stay cheap; a file
+    rewritten since is loaded again and replaces its old model."""
     path = Path(path) if path is not None else DEFAULT_MODEL
-    key = (os.fspath(path), path.stat().st_mtime_ns if path.exists() else None, str(device))
-    if key not in _CACHE:
-        _CACHE[key] = Recognizer.load(path if path != DEFAULT_MODEL else None, device)
-    return _CACHE[key]
+    key = (os.fspath(path.resolve()), str(_device(device)))
+    mtime = path.stat().st_mtime_ns if path.exists() else None
+    with _CACHE_LOCK:  # two threads asking at once load the model once
+        cached = _CACHE.get(key)
+        if cached is None or cached[0] != mtime:
+            _CACHE[key] = (mtime, Recognizer.load(path if path != DEFAULT_MODEL else None, device))
+        return _CACHE[key][1]

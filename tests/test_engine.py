@@ -82,10 +82,14 @@ def test_out_of_memory_splits_the_batch_and_remembers(recognizer, images, expect
 
     monkeypatch.setattr(rec, "_decode_batch", small_gpu)
     _same(rec.recognize(images, batch_size=64), expected)
-    assert rec._oom_cap == 4
+    assert sizes == [16, 8, 4, 4, 4, 4]  # halved until it fits, then the rest in parts of that size
+    assert rec._oom_caps == {(rec.config.img_width, 1): 4}  # per canvas width and beam size
     sizes.clear()
     rec.recognize(images, batch_size=64)
-    assert max(sizes) == 4  # the next call starts at the size that fitted
+    assert sizes == [4, 4, 4, 4]  # the next call starts at the size that fitted
+    sizes.clear()
+    rec.recognize(images[:8], batch_size=64, beam_size=2)
+    assert sizes[0] == 8  # another beam size learns its own limit
 
 
 def test_a_line_that_never_fits_gets_the_error_and_the_others_their_results(recognizer, images, monkeypatch):
