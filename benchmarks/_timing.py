@@ -26,3 +26,4 @@ def time_calls(benchmark, fn, rows: int) -> None:
     benchmark.pedantic(run, rounds=20, warmup_rounds=2)
     benchmark.extra_info["us_per_call"] = benchmark.stats.stats.median * 1e6 / CALLS
     benchmark.extra_info["rows_per_s"] = rows * CALLS / benchmark.stats.stats.median
+    benchmark.extra_info["lines"] = rows * CALLS  # what `fastocr bench --report` divides a round's time by

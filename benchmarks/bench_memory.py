@@ -24,6 +24,7 @@ def rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@pytest.mark.slow  # no benchmark fixture, so --benchmark-skip would not skip its 10,000 recognitions
 @pytest.mark.parametrize("calls", [10_000])
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 def test_no_memory_growth(calls, device):

@@ -107,6 +107,14 @@ def test_random_weights_time_the_original_architecture(tmp_path, capsys):
     out = tmp_path / "b.json"
     assert main(["bench", "--random-weights", "--suite", "decoder", "--providers", "reference", "--beams", "1",
                  "--batches", "2", "--steps", "2", "--min-time", "0", "--out", str(out)]) == 0
-    assert json.loads(out.read_text())["benchmarks"][0]["group"] == "decoder, 2 steps, 5991 classes"
+    assert json.loads(out.read_text())["benchmarks"][0]["group"] == "decoder, 2 steps, 5991 classes, 71 encoder columns"
     assert main(["bench", "--random-weights", "--model", "x.safetensors", "--out", str(out)]) == 2
     assert "give no model" in capsys.readouterr().err
+
+
+def test_random_weights_read_different_lines_differently():
+    """Otherwise the bench's 'identical texts' would hold for any engine that returned one text for all."""
+    from fastocr.bench import noise_lines, random_weight_recognizer
+
+    texts = [r.text for r in random_weight_recognizer().recognize(noise_lines(32))]
+    assert len(set(texts)) > 16 and {len(t) for t in texts} == {20}  # EOS suppressed: all 20 steps
