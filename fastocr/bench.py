@@ -29,7 +29,8 @@ import torch
 
 from . import ops
 from .alphabet import EOS_TOKEN
-from .argtypes import MAX_BEAM, non_negative_int, output_file, positive_int
+from .argtypes import non_negative_int, output_file, positive_int
+from .beam import MAX_BEAM
 from .config import ModelConfig
 from .errors import FastOCRError
 from .model import OCRModel
@@ -360,6 +361,19 @@ def noise_lines(count: int) -> list:
             for i in range(count)]
 
 
+def calibrate_batchnorm(encoder: torch.nn.Module, images: torch.Tensor) -> None:
+    """Sets the encoder's BN running statistics to those of ``images`` (a preprocessed batch). Random weights
+    with made-up statistics give CNN features that hardly depend on the image, so every line reads alike."""
+    for m in encoder.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None  # a plain average over the calibration batch
+    with torch.no_grad():
+        encoder.train()
+        encoder(images)
+        encoder.eval()
+
+
 def random_weight_recognizer(device="cpu", **options):
     """A Recognizer of the original architecture (5,991 classes) with random weights: timings need no
     checkpoint. ``options``: those of ``Recognizer`` (precision, cuda_graphs, ...).
@@ -373,14 +387,8 @@ def random_weight_recognizer(device="cpu", **options):
     from .recognizer import Recognizer
 
     model = decoder_model()
-    for m in model.encoder.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.reset_running_stats()
-            m.momentum = None  # a plain average over the calibration lines
+    calibrate_batchnorm(model.encoder, preprocess(noise_lines(16), model.config.img_height, model.config.img_width))
     with torch.no_grad():
-        model.encoder.train()
-        model.encoder(preprocess(noise_lines(16), model.config.img_height, model.config.img_width))
-        model.encoder.eval()
         model.encoder.rnn[1].embedding.weight.mul_(5.0)
         model.decoder.decoder.attn_combine.weight[:, model.config.hidden_size :].mul_(30.0)
     return Recognizer(model, Alphabet("".join(chr(0x4E00 + i) for i in range(5989))), device=device, **options)

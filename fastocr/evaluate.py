@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     report["unreadable"] = [r.source for r in results if not r.ok]
     if args.plot:
         where = Path(args.list)
-        plot_confidence(preds, labels, confidences, args.plot, title=f"{where.parent.name}/{where.name}, {len(items)} lines")
+        plot_confidence(preds, labels, confidences, report["by_confidence"], args.plot,
+                        title=f"{where.parent.name}/{where.name}, {len(items)} lines")
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.errors:
         atomic_write_bytes(args.errors, "".join(f"{path}\t{label}\t{r.text}\n" for (path, label), r
@@ -94,11 +95,11 @@ def _print_report(report: dict, list_path: str) -> None:
         f"{c['expected'] or '∅'!r}->{c['got'] or '∅'!r} x{c['count']}" for c in report["confusions"]))
 
 
-def plot_confidence(preds: list[str], labels: list[str], confidences: list[float], path: str | Path,
-                    title: str = "") -> None:
+def plot_confidence(preds: list[str], labels: list[str], confidences: list[float], rows: list[dict],
+                    path: str | Path, title: str = "") -> None:
     """Two panels: the accuracy of the most confident lines (exact, and case-insensitive alphanumeric) against the
-    share of lines kept, the exact match at the thresholds of ``by_confidence`` marked; and a reliability diagram
-    (exact match per tenth of the confidence range)."""
+    share of lines kept, with the exact match of ``rows`` (``by_confidence``'s thresholds) marked; and a
+    reliability diagram (exact match per tenth of the confidence range)."""
     from .plots import pyplot, save_png
 
     plt = pyplot()
@@ -109,7 +110,7 @@ def plot_confidence(preds: list[str], labels: list[str], confidences: list[float
                                (lambda p, g: alnum_lower(p) == alnum_lower(g), "case-insensitive alphanumeric", "--")):
         hits = itertools.accumulate(same(preds[i], labels[i]) for i in order)
         ax1.plot([k / len(order) for k in kept], [h / k for h, k in zip(hits, kept)], style, color="C0", label=label)
-    for row in by_confidence(preds, labels, confidences):
+    for row in rows:
         if row["count"]:
             ax1.plot(row["coverage"], row["exact"], "o", color="C1")
             ax1.annotate(f"≥{row['min_confidence']}", (row["coverage"], row["exact"]), textcoords="offset points",

@@ -108,11 +108,12 @@ def by_confidence(preds: Sequence[str], gts: Sequence[str], confidences: Sequenc
     coverage for accuracy; this table says at what rate. ``exact`` is None where no line is kept."""
     if not len(preds) == len(gts) == len(confidences):
         raise ValueError(f"{len(preds)} predictions, {len(gts)} labels, {len(confidences)} confidences")
+    judged = [(c, p == g, alnum_lower(p) == alnum_lower(g)) for p, g, c in zip(preds, gts, confidences)]
     rows = []
     for t in thresholds:
-        kept = [(p, g) for p, g, c in zip(preds, gts, confidences) if c >= t]
+        kept = [(exact, ci) for c, exact, ci in judged if c >= t]
         n = len(kept)
         rows.append({"min_confidence": t, "count": n, "coverage": n / len(gts) if gts else 0.0,
-                     "exact": sum(p == g for p, g in kept) / n if n else None,
-                     "exact_alnum_ci": sum(alnum_lower(p) == alnum_lower(g) for p, g in kept) / n if n else None})
+                     "exact": sum(e for e, _ in kept) / n if n else None,
+                     "exact_alnum_ci": sum(ci for _, ci in kept) / n if n else None})
     return rows

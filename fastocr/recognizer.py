@@ -18,7 +18,7 @@ from torch.profiler import record_function
 from tqdm import tqdm
 
 from . import _ext, beam, checkpoint
-from .alphabet import EOS_TOKEN, NUM_SPECIAL, Alphabet
+from .alphabet import EOS_TOKEN, NUM_SPECIAL, SOS_TOKEN, Alphabet
 from .config import ModelConfig
 from .decode import greedy_decode
 from .errors import FastOCRError, ImageError, OptionError
@@ -416,18 +416,25 @@ class Recognizer:
                 if bar is not None:
                     bar.update()
         for width, group in sorted(groups.items()):
-            start = 0
-            while start < len(group):  # the limit is read again after each batch: an OOM lowers it at once
-                js = group[start : start + self._batch_limit(args, width)]
-                start += len(js)
-                decoded = self._decode_splitting_on_oom([loaded[i][1] for i in js], [loaded[i][2] for i in js],
-                                                        width, args)
-                for i, rec in zip(js, decoded):
-                    rec.source = loaded[i][0]
-                    results[i] = rec
-                if bar is not None:
-                    bar.update(len(js))
+            decoded = self._decode_in_batches([loaded[i][1] for i in group], [loaded[i][2] for i in group], width,
+                                              args, bar)
+            for i, rec in zip(group, decoded):
+                rec.source = loaded[i][0]
+                results[i] = rec
         return results  # type: ignore[return-value]
+
+    def _decode_in_batches(self, lines: list[np.ndarray], line_widths: list[int], width: int, args: dict,
+                           bar: tqdm | None = None) -> list[Recognition]:
+        """Lines of one canvas width, in batches of the current limit, read again before each batch: an
+        out-of-memory error lowers it for the rest at once."""
+        results: list[Recognition] = []
+        while len(results) < len(lines):
+            start = len(results)
+            end = start + self._batch_limit(args, width)
+            results += self._decode_splitting_on_oom(lines[start:end], line_widths[start:end], width, args)
+            if bar is not None:
+                bar.update(len(results) - start)
+        return results
 
     def _batch_limit(self, args: dict, width: int) -> int:
         """Lines per batch at this canvas width: batch_size, capped by the memory budget and by past OOMs."""
@@ -469,13 +476,7 @@ class Recognizer:
             return [Recognition("", 0.0, [], "", error=error)]
         key = (width, args["beam_size"])
         self._oom_caps[key] = min(self._oom_caps.get(key, n // 2), n // 2)
-        results, start = [], 0
-        while start < n:  # in parts of the cap, read again after each part: a part may lower it
-            size = self._oom_caps[key]
-            results += self._decode_splitting_on_oom(lines[start : start + size], line_widths[start : start + size],
-                                                     width, args)
-            start += size
-        return results
+        return self._decode_in_batches(lines, line_widths, width, args)
 
     def _staging(self) -> PinnedCanvas | None:
         """This thread's pinned upload canvas (CUDA only): concurrent calls must not share one."""
@@ -574,7 +575,7 @@ class Recognizer:
     def _text_and_probs(self, ids: list[int], probs: list[float]) -> tuple[str, list[float]]:
         """A reading and one probability per character of it: ids that are no character (SOS, which an untrained
         model may emit) count in the confidence but give neither."""
-        if all(i >= NUM_SPECIAL for i in ids):
+        if SOS_TOKEN not in ids:  # EOS is already cut off: SOS is the only id that is no character
             return self.alphabet.decode(ids), probs
         kept = [(i, q) for i, q in zip(ids, probs) if i >= NUM_SPECIAL]
         return self.alphabet.decode([i for i, _ in kept]), [q for _, q in kept]

@@ -333,7 +333,7 @@ def _save_checkpoint(path: Path, loss_module: _LossModule, optimizer, step: int,
     model = loss_module.model
     ck = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best,
           "config": model.config.to_dict(), "alphabet": alphabet.chars, "torch_rng": torch.get_rng_state(),
-          "stream": {**{k: getattr(args, k) for k in STREAM_ARGS}, **stream}, "seed": args.seed}
+          "stream": {**{k: getattr(args, k) for k in STREAM_ARGS}, **stream}}  # the seed among them
     if torch.cuda.is_available():  # dropout on CUDA draws from the CUDA generators
         ck["cuda_rng"] = torch.cuda.get_rng_state_all()
     if loss_module.ctc_head is not None:

@@ -72,16 +72,10 @@ def calibrate_batchnorm(encoder: torch.nn.Module, seed: int = 0) -> None:
     """Sets the encoder's BN running statistics to those of line-like images. With made-up statistics a random
     CNN's features hardly depend on the image (their spread across images was 2% of their spread overall), and
     every line decoded to one of 3 texts, all of one length."""
+    from fastocr.bench import calibrate_batchnorm as calibrate
+
     rng = np.random.default_rng(seed + 7)
-    calibration = torch.stack([_normalised(random_line_image(rng, 32, w)) for w in range(60, 280, 14)])
-    for m in encoder.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.reset_running_stats()
-            m.momentum = None  # a plain average over the calibration batch
-    with torch.no_grad():
-        encoder.train()
-        encoder(calibration)
-        encoder.eval()
+    calibrate(encoder, torch.stack([_normalised(random_line_image(rng, 32, w)) for w in range(60, 280, 14)]))
 
 
 def _normalised(image: Image.Image) -> torch.Tensor:
