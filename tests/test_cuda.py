@@ -117,9 +117,12 @@ def test_low_precision_recognizer_on_cuda(original_files, precision):
     ref = fastocr.Recognizer.from_original(*original_files, device="cuda").recognize(list(TEST_IMAGES))
     got = fastocr.Recognizer.from_original(*original_files, device="cuda", precision=precision).recognize(
         list(TEST_IMAGES))
-    # The fixture's random weights decode chaotically (20 near-tied steps), so agreement with fp32 is only
-    # reported here (an H200 gave fp16 5/5, bf16 1-2/5); accuracy in low precision is a trained model's question.
-    assert all(r.ok and r.text and 0 < r.confidence <= 1 for r in got)
+    # The fixture reads some lines with near-tied steps (low confidence), whose texts may flip in low precision;
+    # the lines fp32 reads confidently must read the same. (Empty texts are real here: the fixture's EOS wins.)
+    assert all(r.ok and 0 < r.confidence <= 1 for r in got)
+    confident = [i for i, r in enumerate(ref) if r.confidence >= 0.8]
+    assert confident, "the fixture should read some lines confidently"
+    assert [got[i].text for i in confident] == [ref[i].text for i in confident]
     agree = sum(g.text == r.text for g, r in zip(got, ref))
     print(f"{precision}: {agree} of {len(ref)} texts as fp32")
 

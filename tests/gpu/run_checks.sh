@@ -5,7 +5,8 @@
 # renders. Usage, from the repository root:
 #   FASTOCR_SHARED=/path/to/shared bash tests/gpu/run_checks.sh [SECTION...]
 # Sections (default: all, in this order): graph-tests build tests kernels decoder graphs e2e memory.
-# Each runs under its own time limit (STEP_LIMIT seconds, default 300), so one slow step cannot eat the lease.
+# Two tests render lines: the machine needs latin fonts (fonts-dejavu-core) or FASTOCR_FONT_DIRS naming a folder of
+# .ttf files. Each section runs under its own time limit (STEP_LIMIT seconds, default 300), so one slow step cannot eat the lease.
 set -uo pipefail
 OUT=${OUT:-/tmp/fastocr-gpu}
 mkdir -p "$OUT"
