@@ -137,12 +137,17 @@ def batch_bytes(config: ModelConfig, num_classes: int, lines: int, width: int, b
     The CNN's largest live pair (conv1's output and the first pooling's, 64x32xW + 64x16xW/2 values) dominates,
     for ``encoder_batch`` lines at a time (all when None); the BiLSTMs keep about 8H values per encoder column;
     the decoder holds, per hypothesis row, the attended memory (values and keys, 2H per column) and a row of
-    log-probabilities.
+    log-probabilities; additive attention's reference scoring adds its tanh(keys + query) (H per column and row),
+    and a beam search sorts each line's beam x classes candidates (float32 scores with int64 indices).
     """
     cols = width // 4 + 1
+    hidden = config.hidden_size
     cnn = 64 * 32 * width + 64 * 16 * width // 2
-    per_line = 8 * config.hidden_size * cols + beam_size * (2 * config.hidden_size * cols + 2 * num_classes)
-    return (min(lines, encoder_batch or lines) * cnn + lines * per_line) * dtype_bytes
+    decoder_row = 2 * hidden * cols + 2 * num_classes + (hidden * cols if config.attention == "additive" else 0)
+    per_line = 8 * hidden * cols + beam_size * decoder_row
+    elements = min(lines, encoder_batch or lines) * cnn + lines * per_line
+    sort_bytes = lines * beam_size * num_classes * (4 + 8) if beam_size > 1 else 0
+    return elements * dtype_bytes + sort_bytes
 
 
 def _check_images_arg(images) -> list:

@@ -69,6 +69,20 @@ def test_memory_budget_caps_the_batch(recognizer, images, expected, monkeypatch)
         _variant(recognizer, memory_budget_mb=0)
 
 
+def test_batch_bytes_counts_additive_scoring_and_the_beam_sort():
+    from fastocr.config import ModelConfig
+
+    slot = ModelConfig()
+    additive = ModelConfig(attention="additive")
+    V, W, H, cols = 96, 280, slot.hidden_size, 280 // 4 + 1
+    # additive attention's reference scoring materialises tanh(keys + query): H values per column and row
+    assert batch_bytes(additive, V, 2, W, beam_size=3) - batch_bytes(slot, V, 2, W, beam_size=3) == 2 * 3 * H * cols * 4
+    # a beam search sorts beam x classes candidates per line (float32 scores, int64 indices); greedy sorts none
+    per_row = batch_bytes(slot, V, 1, W, beam_size=2) - batch_bytes(slot, V, 1, W, beam_size=1)
+    assert per_row > 2 * V * 12
+    assert batch_bytes(slot, V, 1, W, beam_size=3) - batch_bytes(slot, V, 1, W, beam_size=2) < per_row
+
+
 def test_out_of_memory_splits_the_batch_and_remembers(recognizer, images, expected, monkeypatch):
     rec = _variant(recognizer)
     sizes = []
