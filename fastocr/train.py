@@ -529,9 +529,13 @@ def train(args: argparse.Namespace) -> Path:
                {"batches": batches, "world": world})
     running, skipped = [], 0
     bar = tqdm(total=args.steps, initial=step, desc="train", unit="step", dynamic_ncols=True, disable=not lead)
+    # The share of the steps' wall time spent waiting for the loader says which side bounds training: data
+    # (add --workers) or the step itself. Validation and checkpoint writes are left out of both.
+    waits, totals, ready = [], [], time.perf_counter()
     for batch in loader:
         if step >= args.steps:
             break
+        fetched = time.perf_counter()
         skip = batch is None  # Collate dropped every line of it (too long, unreadable)
         if world > 1:  # all ranks skip together, or the others would wait for it in the gradient all-reduce
             flag = torch.tensor([float(skip)], device=device if device.type == "cuda" else "cpu")
@@ -557,11 +561,18 @@ def train(args: argparse.Namespace) -> Path:
         optimizer.step()
         step += 1
         running.append(s2s_loss.item())  # logged: the seq2seq NLL alone, comparable with or without CTC
+        waits.append(fetched - ready)
+        totals.append(time.perf_counter() - ready)
         bar.update(1)
-        bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.1e}")
+        bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.1e}",
+                        data=f"{sum(waits[-50:]) / sum(totals[-50:]):.0%}")
         if lead:
             running, best = run.after_step(step, running, best)
+        ready = time.perf_counter()
     bar.close()
+    if lead and totals:
+        print(f"waited for data {sum(waits) / sum(totals):.0%} of the steps' time ({len(totals)} steps, "
+              f"{len(totals) / sum(totals):.2f} steps/s without validation)", file=sys.stderr)
     if lead and not (out / "best.safetensors").exists():
         save_model(out / "best.safetensors", model, alphabet)
     if world > 1:

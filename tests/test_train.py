@@ -243,6 +243,24 @@ def test_ctc_head_is_trained_checkpointed_and_left_out_of_the_model_file(tmp_pat
         train(_args(tmp_path, "--steps", "4", "--ctc-weight", "0", "--resume"))
 
 
+def test_training_reports_the_share_of_time_spent_waiting_for_data(tmp_path, capsys, monkeypatch):
+    import time
+
+    from fastocr.data import Collate
+
+    collate = Collate.__call__
+
+    def slow(self, items):  # a loader slower than the step: the report must say training waits on data
+        time.sleep(0.5)
+        return collate(self, items)
+
+    monkeypatch.setattr(Collate, "__call__", slow)
+    train(_args(tmp_path, "--steps", "2"))
+    report = [line for line in capsys.readouterr().err.splitlines() if line.startswith("waited for data")]
+    assert len(report) == 1 and "(2 steps," in report[0]
+    assert int(report[0].split()[3].rstrip("%")) >= 50
+
+
 def test_words_file_feeds_the_synthetic_lines(tmp_path, capsys):
     from fastocr.train import _validation_sets
 
