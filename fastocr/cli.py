@@ -14,16 +14,14 @@ from .errors import FastOCRError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
 
 
+def image_files(folder: str | Path) -> list[str]:
+    """The image files (by suffix) under ``folder``, recursively, sorted."""
+    return [str(f) for f in sorted(Path(folder).rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
+
+
 def _expand_inputs(inputs: list[str]) -> list[str]:
-    """Files as given; directories become the image files inside them (recursively, sorted)."""
-    out = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            out.extend(str(f) for f in sorted(p.rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            out.append(item)
-    return out
+    """Files as given; directories become the image files inside them."""
+    return [f for item in inputs for f in (image_files(item) if Path(item).is_dir() else [item])]
 
 
 def _load_recognizer(args):

@@ -17,7 +17,7 @@ import time
 
 from .argtypes import beam_width, output_dir, positive_int
 from .checkpoint import load_model
-from .cli import IMAGE_SUFFIXES
+from .cli import image_files
 from .errors import OptionError
 from .recognizer import DEFAULT_MODEL
 
@@ -72,9 +72,7 @@ def _inputs(items: list[str]) -> list[str]:
         if "://" not in item and not os.path.exists(item):
             raise OptionError(f"{item}: no such file or folder")
         if "://" not in item and os.path.isdir(item):
-            for root, _, names in os.walk(item):
-                out.extend(os.path.abspath(os.path.join(root, n)) for n in sorted(names)
-                           if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES)
+            out.extend(os.path.abspath(f) for f in image_files(item))
         else:
             out.append(item if "://" in item else os.path.abspath(item))
     if not out:
