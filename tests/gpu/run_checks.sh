@@ -4,7 +4,7 @@
 # Results land in $OUT (default /tmp/fastocr-gpu): logs and benchmark JSON, which `fastocr bench --report`
 # renders. Usage, from the repository root:
 #   FASTOCR_SHARED=/path/to/shared bash tests/gpu/run_checks.sh [SECTION...]
-# Sections (default: all, in this order): graph-tests build tests kernels decoder graphs e2e memory.
+# Sections (default: all, in this order): graph-tests build tests kernels decoder graphs e2e memory train.
 # Two tests render lines: the machine needs latin fonts (fonts-dejavu-core) or FASTOCR_FONT_DIRS naming a folder of
 # .ttf files. Each section runs under its own time limit (STEP_LIMIT seconds, default 300), so one slow step cannot eat the lease.
 set -uo pipefail
@@ -14,7 +14,7 @@ export PYTHONUNBUFFERED=1 FASTOCR_CUDA=1 MAX_JOBS=${MAX_JOBS:-16}
 export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-$(python3 -c 'import torch; print("%d.%d" % torch.cuda.get_device_capability())')}"
 PY=python3
 LIMIT=${STEP_LIMIT:-300}
-SECTIONS=${*:-graph-tests build tests kernels decoder graphs e2e memory}
+SECTIONS=${*:-graph-tests build tests kernels decoder graphs e2e memory train}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 step() { echo "== $* ($(date +%T))"; }
 pytest_() { timeout "$LIMIT" $PY -m pytest -q -p no:cacheprovider "$@"; }
@@ -67,5 +67,12 @@ fi
 if want memory; then
     step "memory: CUDA allocations and RSS over 10,000 recognitions"
     pytest_ -s -o addopts= benchmarks/bench_memory.py -k cuda 2>&1 | tail -6
+fi
+if want train; then
+    step "training speed: 300 steps of batch 64 on rendered lines up to 80 characters; which side bounds it"
+    timeout "$LIMIT" $PY -m fastocr.cli train --out "$OUT/train-run" --device cuda --attention additive --width 2048 \
+        --max-label-len 80 --bucket-window 16 --synth --steps 300 --batch-size 64 --eval-every 1000 \
+        --ckpt-every 1000 --workers "$(( $(nproc) - 2 ))" 2>&1 | tr '\r' '\n' | grep -E "waited for data|Error" | tail -3
+    rm -rf "$OUT/train-run"
 fi
 step done
