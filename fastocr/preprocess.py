@@ -143,7 +143,9 @@ class PinnedCanvas:
     def take(self, shape: tuple[int, ...]) -> torch.Tensor:
         """A uint8 tensor of ``shape`` over the buffer, free to overwrite (contents undefined)."""
         if self._uploaded is not None:
-            self._uploaded.synchronize()
+            # its own profiler range: this wait can dominate fastocr.to_batch on a GPU (benchmarks/profile_e2e.py)
+            with torch.profiler.record_function("fastocr.canvas_wait"):
+                self._uploaded.synchronize()
             self._uploaded = None
         size = int(np.prod(shape))
         if self._buffer is None or self._buffer.numel() < size:
