@@ -4,8 +4,8 @@ Run: python benchmarks/profile_e2e.py [--device cuda] [--precision fp16] [--cuda
 Times the original architecture with random weights on noise lines, as ``fastocr bench --random-weights``
 does, then profiles one call: torch.profiler's totals for the recognizer's ``fastocr.*`` ranges (load,
 to_batch and, within it on a GPU, canvas_wait for the previous upload; encoder, decoder, results; host wall
-time, the decoder's including its waits on the GPU), and cProfile's functions with the most own time. On a GPU the host is the bottleneck once the decoder step is
-cheap: this says which step to shrink next.
+time, the decoder's including its waits on the GPU), and cProfile's functions with the most own time. On a
+GPU the host is the bottleneck once the decoder step is cheap: this says which step to shrink next.
 """
 
 import argparse
