@@ -120,15 +120,6 @@ class ResumableSampler(torch.utils.data.Sampler):
             window, skip = window + 1, 0
 
 
-def loader_worker_init(_worker_id: int) -> None:
-    """Each loader worker runs OpenCV on one thread, as torch does for itself there: N workers each with a
-    pool of all the cores would oversubscribe the machine (one thread renders as fast: 311 against 303 lines/s
-    on the dev machine)."""
-    import cv2
-
-    cv2.setNumThreads(1)
-
-
 def _bf16_is_fast(device: torch.device) -> bool:
     """bf16 autocast pays on CUDA and on CPUs with native bf16 (1.9x per step on an AVX512-BF16 EPYC)."""
     if device.type == "cuda":
@@ -522,7 +513,7 @@ def train(args: argparse.Namespace) -> Path:
         dataset, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers,
         collate_fn=Collate(alphabet, config.img_height, config.img_width, args.max_label_len,
                            config.width_bucket if config.variable_width else None),
-        persistent_workers=args.workers > 0, worker_init_fn=loader_worker_init,
+        persistent_workers=args.workers > 0,
         generator=torch.Generator().manual_seed(args.seed),  # keeps the global RNG (dropout) resumable
     )
     val_sets = _validation_sets(args, alphabet) if lead else {}

@@ -261,24 +261,6 @@ def test_training_reports_the_share_of_time_spent_waiting_for_data(tmp_path, cap
     assert int(report[0].split()[3].rstrip("%")) >= 50
 
 
-class _OpenCVThreads(torch.utils.data.Dataset):
-    def __len__(self):
-        return 1
-
-    def __getitem__(self, i):
-        import cv2
-
-        return cv2.getNumThreads()
-
-
-def test_loader_workers_run_opencv_on_one_thread():
-    from fastocr.train import loader_worker_init
-
-    loader = torch.utils.data.DataLoader(_OpenCVThreads(), batch_size=None, num_workers=1,
-                                         worker_init_fn=loader_worker_init)
-    assert list(loader) == [1]
-
-
 def test_words_file_feeds_the_synthetic_lines(tmp_path, capsys):
     from fastocr.train import _validation_sets
 
