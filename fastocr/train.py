@@ -19,6 +19,7 @@ import random
 import sys
 import time
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -531,7 +532,10 @@ def train(args: argparse.Namespace) -> Path:
     bar = tqdm(total=args.steps, initial=step, desc="train", unit="step", dynamic_ncols=True, disable=not lead)
     # The share of the steps' wall time spent waiting for the loader says which side bounds training: data
     # (add --workers) or the step itself. Validation and checkpoint writes are left out of both.
-    waits, totals, ready = [], [], time.perf_counter()
+    start_step = step
+    recent = deque(maxlen=50)  # (wait, step time) of the last steps, for the progress bar
+    waited = spent = 0.0
+    ready = time.perf_counter()
     for batch in loader:
         if step >= args.steps:
             break
@@ -561,18 +565,19 @@ def train(args: argparse.Namespace) -> Path:
         optimizer.step()
         step += 1
         running.append(s2s_loss.item())  # logged: the seq2seq NLL alone, comparable with or without CTC
-        waits.append(fetched - ready)
-        totals.append(time.perf_counter() - ready)
+        recent.append((fetched - ready, time.perf_counter() - ready))
+        waited, spent = waited + recent[-1][0], spent + recent[-1][1]
         bar.update(1)
         bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.1e}",
-                        data=f"{sum(waits[-50:]) / sum(totals[-50:]):.0%}")
+                        data=f"{sum(w for w, _ in recent) / sum(t for _, t in recent):.0%}")
         if lead:
             running, best = run.after_step(step, running, best)
         ready = time.perf_counter()
     bar.close()
-    if lead and totals:
-        print(f"waited for data {sum(waits) / sum(totals):.0%} of the steps' time ({len(totals)} steps, "
-              f"{len(totals) / sum(totals):.2f} steps/s without validation)", file=sys.stderr)
+    if lead and spent:
+        steps = step - start_step
+        print(f"waited for data {waited / spent:.0%} of the steps' time ({steps} steps, "
+              f"{steps / spent:.2f} steps/s without validation)", file=sys.stderr)
     if lead and not (out / "best.safetensors").exists():
         save_model(out / "best.safetensors", model, alphabet)
     if world > 1:
