@@ -148,3 +148,13 @@ def test_recognize_with_a_vocabulary_needs_a_beam(converted, tmp_path, recognize
     assert proc.returncode == 2 and "beam_size >= 2" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("recognize", TEST_IMAGES[0], "--model", converted, "--vocabulary", tmp_path / "words.txt", "-k", "5")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_folders_expand_to_their_image_files_recursively_and_sorted(tmp_path):
+    from fastocr.cli import image_files
+
+    (tmp_path / "b" / "deeper").mkdir(parents=True)
+    (tmp_path / "folder.png").mkdir()  # a folder named like an image is no image
+    for name in ["b/deeper/z.JPG", "a.png", "b/c.webp", "notes.txt"]:
+        (tmp_path / name).write_bytes(b"x")
+    assert image_files(tmp_path) == [str(tmp_path / n) for n in ["a.png", "b/c.webp", "b/deeper/z.JPG"]]
