@@ -565,8 +565,9 @@ def train(args: argparse.Namespace) -> Path:
         optimizer.step()
         step += 1
         running.append(s2s_loss.item())  # logged: the seq2seq NLL alone, comparable with or without CTC
-        recent.append((fetched - ready, time.perf_counter() - ready))
-        waited, spent = waited + recent[-1][0], spent + recent[-1][1]
+        wait, took = fetched - ready, time.perf_counter() - ready
+        recent.append((wait, took))
+        waited, spent = waited + wait, spent + took
         bar.update(1)
         bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.1e}",
                         data=f"{sum(w for w, _ in recent) / sum(t for _, t in recent):.0%}")
