@@ -16,10 +16,11 @@ import torch
 
 from fastocr import _ext, ops
 from fastocr.alphabet import EOS_TOKEN
-from fastocr.beam import BeamState, beam_search
 from fastocr.config import ModelConfig
+from fastocr.decode import AttnStep
+from fastocr.engine.beam import BeamState, beam_search
 from fastocr.model import OCRModel
-from fastocr.reference import AttnStep, beam_search_ref, greedy_decode_ref
+from fastocr.reference import beam_search_ref, greedy_decode_ref
 
 pytestmark = pytest.mark.skipif(_ext.C is None, reason="fastocr._C not built")
 

@@ -10,7 +10,7 @@ import torch
 
 from fastocr.config import ModelConfig
 from fastocr.model import OCRModel
-from fastocr.train import _bf16_is_fast
+from fastocr.train.loop import _bf16_is_fast
 
 LINES = 64
 

@@ -40,7 +40,7 @@ def setup_gru_step(rows: int, h: int = 256, device="cuda", dtype=torch.float32):
 def test_gru_step(benchmark, rows, dtype, provider):
     benchmark.group = f"gru_step rows={rows} H=256 {dtype}"
     args = setup_gru_step(rows, dtype=dtype)
-    fn = gru_step_ref if provider == "ref" else ops._load_kernels()[2].gru_step_triton
+    fn = gru_step_ref if provider == "ref" else ops._load_kernels().gru_step.gru_step_triton
     time_calls(benchmark, lambda: fn(*args), rows)
 
 
@@ -61,5 +61,5 @@ def test_decoder_step(benchmark, monkeypatch, rows, provider):
 @pytest.mark.skipif(CUDA, reason="CPU smoke only; the GPU runs the benchmarks")
 def test_smoke_cpu():
     args = setup_gru_step(5, 32, device="cpu")
-    fast = ops._load_kernels()[2].gru_step_triton(*args)
+    fast = ops._load_kernels().gru_step.gru_step_triton(*args)
     torch.testing.assert_close(fast, gru_step_ref(*args), atol=1e-5, rtol=1e-5)

@@ -15,7 +15,7 @@ import torch
 
 from fastocr import Alphabet, ModelConfig, Recognizer
 from fastocr.model import OCRModel
-from fastocr.synth import ASCII_CHARSET
+from fastocr.train.synth import ASCII_CHARSET
 
 
 def rss() -> int:

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from fastocr.alphabet import Alphabet
-from fastocr.data import AugmentedLines, Collate, LabelledLines
-from fastocr.synth import ASCII_CHARSET, SyntheticLines, load_words
+from fastocr.engine.vocabulary import load_words
+from fastocr.train.data import AugmentedLines, Collate, LabelledLines
+from fastocr.train.synth import ASCII_CHARSET, SyntheticLines
 
 LINES = 64
 WORDS = Path("/usr/share/dict/words")

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from fastocr.preprocess import PinnedCanvas, fill_canvas, pad_line, resize_line
+from fastocr.engine.preprocess import PinnedCanvas, fill_canvas, pad_line, resize_line
 
 LINES, WIDTH = 1024, 280
 

@@ -10,10 +10,10 @@ import torch
 
 from fastocr.alphabet import Alphabet
 from fastocr.config import ModelConfig
-from fastocr.data import Collate
 from fastocr.model import OCRModel
-from fastocr.synth import ASCII_CHARSET
-from fastocr.train import _bf16_is_fast, _LossModule
+from fastocr.train.data import Collate
+from fastocr.train.loop import _bf16_is_fast, _LossModule
+from fastocr.train.synth import ASCII_CHARSET
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

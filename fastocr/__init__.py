@@ -5,15 +5,18 @@
 ['Hello']
 """
 
-from ._ext import backend_info
+from . import _moved
+from ._version import __version__
 from .alphabet import Alphabet
 from .config import ModelConfig
+from .engine import Candidate, Recognition, Recognizer, recognize_batch
 from .errors import FastOCRError, ImageError, ModelFileError, OptionError
-from .recognizer import Candidate, Recognition, Recognizer, recognize_batch
+from .ops import backend_info
 
-__version__ = "0.1.0"
+_moved.install()  # old module paths (fastocr.recognizer, ...) keep working for one release
 
 __all__ = [
+    "__version__",
     "Alphabet",
     "Candidate",
     "FastOCRError",

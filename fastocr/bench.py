@@ -13,14 +13,12 @@ exactly ``steps`` steps and all providers do the same work):
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import json
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -28,13 +26,17 @@ from pathlib import Path
 import torch
 
 from . import ops
-from .alphabet import EOS_TOKEN
-from .argtypes import non_negative_int, output_file, positive_int
-from .beam import MAX_BEAM
+from .alphabet import EOS_TOKEN, Alphabet
 from .config import ModelConfig
+from .decode import AttnStep, greedy_decode
+from .engine import Recognizer
+from .engine import beam as beam_mod
+from .engine.graphs import GraphCache
+from .engine.preprocess import load_rgb, padded_width, preprocess, resize_line, to_batch
 from .errors import FastOCRError
+from .files import atomic_write_bytes
 from .model import OCRModel
-from .reference import AttnStep, beam_search_ref, greedy_decode_ref
+from .reference import beam_search_ref, greedy_decode_ref
 
 PROVIDERS = ("original", "reference", "extension", "kernels", "graphs")
 BASELINES = ("original", "reference")  # the tables' ratio columns
@@ -59,16 +61,11 @@ def decoder_workload(provider: str, beam: int, batch: int, steps: int, model: OC
 
     Raises Unavailable when ``provider`` cannot run here or does not exist for this beam size.
     """
-    from . import _ext
-    from . import beam as beam_mod
-    from .decode import greedy_decode
-    from .graphs import GraphCache
-
     if provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
     if provider == "original" and beam != 1:
         raise Unavailable("the original loop decodes greedily only")
-    if provider in ("extension", "kernels") and beam > 1 and _ext.C is None:
+    if provider in ("extension", "kernels") and beam > 1 and not ops.extension_built():
         raise Unavailable("the C++ extension fastocr._C is not built")
     if provider in ("kernels", "graphs") and torch.device(device).type != "cuda":
         raise Unavailable(f"the {'Triton kernels' if provider == 'kernels' else 'CUDA graphs'} run on CUDA only")
@@ -116,8 +113,6 @@ def end_to_end_workload(provider: str, recognizer, images: list, beam: int = 1,
     bucket) and masks the attention to its own columns, as fastocr does: the padded columns reach the features
     through the backward LSTM, so the same input is compared.
     """
-    from .preprocess import load_rgb, padded_width, resize_line, to_batch
-
     if provider == "original" and beam != 1:
         raise Unavailable("the original loop decodes greedily only")
     rec, cfg = recognizer, recognizer.config
@@ -200,8 +195,6 @@ def result(group: str, name: str, params: dict, stats: dict, lines: int) -> dict
 
 
 def write_json(path: str | Path, results: list[dict], device="cpu") -> None:
-    from .checkpoint import atomic_write_bytes
-
     doc = {"machine_info": machine_info(device), "benchmarks": results}
     atomic_write_bytes(Path(path), json.dumps(doc, indent=1).encode())
 
@@ -316,44 +309,6 @@ def plot(doc: dict, path: str | Path) -> None:
     save_png(fig, path)
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
-    return values
-
-
-def _beams(text: str) -> list[int]:
-    values = _ints(text)
-    if max(values) > MAX_BEAM:
-        raise argparse.ArgumentTypeError(f"beam sizes go up to {MAX_BEAM} (the beam-search extension's limit), "
-                                         f"got {text!r}")
-    return values
-
-
-def _bench_images(args, rec, random_weights: bool) -> list:
-    """The user's images, or ``--count`` synthetic lines in the model's alphabet (noise if no font draws it)."""
-    from .cli import _expand_inputs
-
-    if args.images:
-        paths = _expand_inputs(args.images)
-        if not paths:
-            raise FastOCRError("no image files found in the given --images paths")
-        return paths
-    from .synth import SyntheticLines
-
-    if not random_weights:
-        try:
-            lines = SyntheticLines(rec.alphabet.chars, args.count, seed=0)
-            return [lines[i][0] for i in range(args.count)]
-        except (RuntimeError, ValueError):  # no usable font for this alphabet
-            pass
-    return noise_lines(args.count)
-
-
 def noise_lines(count: int) -> list:
     """``count`` noise images 32 px tall and 60-399 px wide (seeded): inputs for timing random weights."""
     g = torch.Generator().manual_seed(0)
@@ -382,163 +337,9 @@ def random_weight_recognizer(device="cpu", **options):
     measured on noise lines (with made-up ones the CNN's features hardly depend on the image, and every line
     read the same text) and a stronger encoder-to-decoder path; 47 distinct texts on 64 ``noise_lines``. EOS
     stays suppressed: every line decodes all 20 steps."""
-    from .alphabet import Alphabet
-    from .preprocess import preprocess
-    from .recognizer import Recognizer
-
     model = decoder_model()
     calibrate_batchnorm(model.encoder, preprocess(noise_lines(16), model.config.img_height, model.config.img_width))
     with torch.no_grad():
         model.encoder.rnn[1].embedding.weight.mul_(5.0)
         model.decoder.decoder.attn_combine.weight[:, model.config.hidden_size :].mul_(30.0)
     return Recognizer(model, Alphabet("".join(chr(0x4E00 + i) for i in range(5989))), device=device, **options)
-
-
-def _recognizer(args):
-    """(the recognizer to time, whether it has random weights: --random-weights, or no model given and none
-    bundled)."""
-    from .cli import _load_recognizer
-    from .recognizer import DEFAULT_MODEL
-
-    if not args.random_weights and (args.model or args.encoder or DEFAULT_MODEL.exists()):
-        return _load_recognizer(args), False
-    if args.model or args.encoder:
-        raise FastOCRError("--random-weights times the original architecture: give no model with it")
-    print("timing the original architecture (5,991 classes) with random weights on noise images", file=sys.stderr)
-    return random_weight_recognizer(args.device, precision=args.precision, cuda_graphs=args.cuda_graphs), True
-
-
-def _case_list(args) -> list[tuple]:
-    cases = []
-    # the original loop runs batch 1 whatever the batch size: once per suite, with the first batch's lines
-    if "decoder" in args.suites:
-        cases += [("decoder", "original", 1, args.batches[0])] * ("original" in args.providers)
-        cases += [("decoder", p, k, b) for k in args.beams for b in args.batches for p in args.providers
-                  if p != "original"]
-    if "end-to-end" in args.suites:
-        cases += [("end-to-end", "original", 1, 1)] * ("original" in args.providers)
-        cases += [("end-to-end", "fastocr", k, b) for k in args.beams for b in args.batches]
-    return cases
-
-
-def run(args: argparse.Namespace) -> int:
-    """Runs ``fastocr bench``; returns the exit status."""
-    from tqdm import tqdm
-
-    args = finish_args(args)
-
-    if args.report:
-        doc = load_json(args.report)
-        _write_outputs(doc, args)
-        return 0
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rec, random_weights = _recognizer(args)
-    device = rec.device
-    images = _bench_images(args, rec, random_weights) if "end-to-end" in args.suites else []
-    dec_model = (decoder_model(rec.model.num_classes, rec.config.replace(max_decode_len=args.steps), device)
-                 if "decoder" in args.suites else None)
-    results, original_texts = [], None
-    for suite, provider, beam, batch in tqdm(_case_list(args), desc="bench", unit="case"):
-        try:
-            if suite == "decoder":
-                fn = decoder_workload(provider, beam, batch, args.steps, dec_model, device)
-                lines = batch
-            else:
-                fn = end_to_end_workload(provider, rec, images, beam, batch)
-                lines = len(images)
-        except Unavailable as e:
-            tqdm.write(f"skipped {suite} {provider} beam={beam} batch={batch}: {e}")
-            continue
-        last = []
-        stats = measure(fn, min_time=args.min_time, outputs=last)
-        params = {"provider": provider} if provider == "original" else {"provider": provider, "beam": beam,
-                                                                          "batch": batch}
-        if suite == "decoder":
-            params["steps"] = args.steps
-            # the encoder columns attended to: a variable-width model's widest canvas (real lines use fewer)
-            group = (f"decoder, {args.steps} steps, {rec.model.num_classes} classes, "
-                     f"{rec.config.num_slots} encoder columns")
-        else:
-            group = f"end to end, {len(images)} lines, {rec.config.attention} attention"
-        results.append(result(group, f"{suite}[{provider}-k{beam}-b{batch}]", params, stats, lines))
-        if suite == "end-to-end" and beam == 1:  # the greedy outputs must not depend on the provider
-            out = last[0]
-            texts = ([rec.alphabet.decode(o.tokens[0, : int(o.lengths[0])].tolist()) for o in out]
-                     if provider == "original" else [r.text for r in out])
-            if provider == "original":
-                original_texts = texts
-            elif original_texts is not None:
-                differing = sum(a != b for a, b in zip(texts, original_texts, strict=True))
-                results[-1]["extra_info"].update(identical_to_original=differing == 0, texts_differing=differing)
-    doc = {"machine_info": machine_info(device), "benchmarks": results}
-    write_json(args.out, results, device)
-    print(f"wrote {args.out}", file=sys.stderr)
-    _write_outputs(doc, args)
-    return 0
-
-
-def _write_outputs(doc: dict, args) -> None:
-    from .checkpoint import atomic_write_bytes
-
-    table = markdown(doc)
-    print(table)
-    if args.markdown:
-        atomic_write_bytes(Path(args.markdown), table.encode())
-    if args.png:
-        plot(doc, args.png)
-        print(f"wrote {args.png}", file=sys.stderr)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from .cli import _add_model_args
-
-    p.description = (
-        "Measure recognition speed on this machine: the decoder alone (providers: original = the original "
-        "project's batch-1 loop, reference = batched pure PyTorch, extension = + the C++/CUDA beam search, "
-        "kernels = + the Triton decoder step, CUDA only; graphs = the kernels replayed from CUDA graphs, greedy, "
-        "CUDA only) over beam and batch sizes, and end to end (the "
-        "original loop against fastocr on the same images, with greedy outputs compared). Writes JSON, and "
-        "optionally a markdown table and a PNG plot; --report renders a JSON from here or from the "
-        "pytest-benchmark suites in benchmarks/.")
-    p.epilog = ("examples:\n  fastocr bench --quick\n"
-                "  fastocr bench --images scans/ --suite end-to-end --beams 1,5 --png bench.png\n"
-                "  fastocr bench --report bench.json --markdown bench.md --png bench.png")
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
-    _add_model_args(p)
-    p.add_argument("--images", nargs="+", help="images (files or directories) for the end-to-end suite "
-                   "(default: --count synthetic lines)")
-    p.add_argument("--count", type=positive_int, default=256, help="synthetic lines when no --images (default 256)")
-    p.add_argument("--random-weights", action="store_true",
-                   help="time the original architecture (slot attention, 5,991 classes) with random weights "
-                        "instead of the bundled model: every line runs all decode steps")
-    p.add_argument("--cuda-graphs", action="store_true",
-                   help="end to end: greedy decoding replayed from CUDA graphs (Recognizer(cuda_graphs=True))")
-    p.add_argument("--suite", dest="suites", action="append", choices=["decoder", "end-to-end"],
-                   help="which suite to run (repeatable; default both)")
-    p.add_argument("--providers", type=lambda s: s.split(","), default=list(PROVIDERS),
-                   help=f"decoder providers, comma-separated (default {','.join(PROVIDERS)}); without "
-                        "'original', the end-to-end suite skips the original loop too")
-    p.add_argument("--beams", type=_beams, default=[1, 5, 10], help=f"beam sizes, up to {MAX_BEAM} (default 1,5,10)")
-    p.add_argument("--batches", type=_ints, default=[1, 16, 64, 256], help="batch sizes (default 1,16,64,256)")
-    p.add_argument("--steps", type=positive_int, default=20, help="decoder steps per line (default 20, the original's)")
-    p.add_argument("--quick", action="store_true", help="beams 1,5 and batches 1,64 only (overrides both)")
-    p.add_argument("--min-time", type=float, default=0.5, help="seconds to repeat each case for (default 0.5)")
-    p.add_argument("--device", default=None, help="cpu, cuda ... (default: cuda if available)")
-    p.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (default 0: torch's choice)")
-    p.add_argument("--out", type=output_file, default="fastocr-bench.json",
-                   help="JSON results (default fastocr-bench.json)")
-    p.add_argument("--markdown", type=output_file, help="also write the table as markdown to this file")
-    p.add_argument("--png", type=output_file, help="also plot lines/s against batch size to this PNG")
-    p.add_argument("--report", metavar="JSON", help="only render an existing results JSON (no measuring)")
-
-
-def finish_args(args: argparse.Namespace) -> argparse.Namespace:
-    """Applies defaults that depend on other options."""
-    args.suites = args.suites or ["decoder", "end-to-end"]
-    if args.quick:
-        args.beams, args.batches = [1, 5], [1, 64]
-    unknown = set(args.providers) - set(PROVIDERS)
-    if unknown:
-        raise FastOCRError(f"unknown providers {sorted(unknown)}; known: {', '.join(PROVIDERS)}")
-    return args

@@ -14,7 +14,6 @@ import io
 import json
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import torch
@@ -25,7 +24,10 @@ from safetensors.torch import save as save_safetensors_bytes
 from .alphabet import Alphabet
 from .config import ModelConfig
 from .errors import FastOCRError, ModelFileError
+from .files import atomic_write_bytes
 from .model import OCRModel
+
+DEFAULT_MODEL = Path(__file__).parent / "weights" / "default.safetensors"  # the bundled English model
 
 FORMAT_NAME = "fastocr"
 FORMAT_VERSION = "1"
@@ -139,41 +141,6 @@ def save_model(
         "alphabet": json.dumps(alphabet.chars, ensure_ascii=False),
     }
     atomic_write_bytes(path, save_safetensors_bytes(tensors, metadata=metadata))
-
-
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read once, at import: os.umask can only be read by setting it
-
-
-def give_usual_mode(fd: int, path: Path) -> None:
-    """The mode ``open()`` would have given ``path`` (or the mode it has now), not mkstemp's private 0600."""
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        mode = 0o666 & ~_UMASK
-    os.fchmod(fd, mode)
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Writes ``data`` to ``path`` so that a crash leaves either the old file or the new one, never half of one;
-    the file gets the mode a plain ``open()`` would give it, and the rename is made durable (folder fsync)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        give_usual_mode(fd, path)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
 
 
 def _read_metadata(data: bytes, path: str) -> dict[str, str]:

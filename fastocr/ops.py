@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+from types import SimpleNamespace
 
 import torch
 
 from . import _ext, reference
+from ._version import __version__
 from .alphabet import EOS_TOKEN
 from .errors import FastOCRError
+
+MAX_BEAM = 32  # kMaxBeam in csrc/beam_step.h (tests/ops/test_beam_step.py ties the two)
 
 
 class ExtensionMissingError(FastOCRError, RuntimeError):
@@ -55,7 +59,7 @@ def beam_step(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One batched beam-search step: picks each image's next beam and n-best updates, on the tensors' device.
 
-    Follows the rules of ``fastocr/reference.py`` exactly; ``fastocr.beam.beam_search`` is the loop around it.
+    Follows the rules of ``fastocr/reference.py`` exactly; ``fastocr.engine.beam.beam_search`` is the loop around it.
     Sizes come from the shapes: B, K from ``scores``, V from ``log_probs``, L from ``history``, N from
     ``fin_scores``. Arguments marked *updated* are written in place (and must be contiguous); nothing is
     copied to the host, so a loop of steps can be captured in a CUDA graph.
@@ -77,7 +81,7 @@ def beam_step(
             -inf, without renormalising the others).
         dfa_offsets: (M+1,) int64, optional automaton in CSR form, with ``dfa_tokens``, ``dfa_next`` (E,)
             int64 and ``dfa_state`` (B*K,) int64 (updated; start 0). Edges of each state ascend and are
-            unique; an EOS edge marks an accepting state. Build one with ``fastocr.beam.TokenAutomaton``.
+            unique; an EOS edge marks an accepting state. Build one with ``fastocr.engine.beam.TokenAutomaton``.
 
     Returns:
         (tokens, parents): (B*K,) int64 each, the next input tokens and the flat row (into this step's rows)
@@ -121,9 +125,11 @@ def _load_kernels():
     global _kernels_module, _kernels_error
     if _kernels_module is None and _kernels_error is None:
         try:
-            from .kernels import _common, attn_score, gru_step, logits_argmax
+            # fastocr.kernels is the repository's top-level kernels/ folder (pyproject maps it into the package)
+            from .kernels import _common, attn_additive, attn_slot, gru_step, logits_argmax
 
-            _kernels_module = (_common, attn_score, gru_step, logits_argmax)
+            _kernels_module = SimpleNamespace(common=_common, attn_slot=attn_slot, attn_additive=attn_additive,
+                                              gru_step=gru_step, logits_argmax=logits_argmax)
         except (ImportError, RuntimeError) as e:  # no triton, or a triton that cannot initialise here
             _kernels_error = f"{type(e).__name__}: {e}"
     return _kernels_module
@@ -132,8 +138,20 @@ def _load_kernels():
 _forced_reference = False  # set by reference_ops(): the environment variable without touching the environment
 
 
-def _force_reference() -> bool:
+def force_reference() -> bool:
+    """True under ``FASTOCR_FORCE_REFERENCE=1`` (or ``reference_ops()``): every op and decoding rule takes its
+    ``reference.py`` twin. The one place that reads the variable."""
     return _forced_reference or os.environ.get("FASTOCR_FORCE_REFERENCE", "0") == "1"
+
+
+def extension_built() -> bool:
+    """True when the C++ extension (``fastocr._C``) imported."""
+    return _ext.C is not None
+
+
+def extension_decoding() -> bool:
+    """True when beam search and constraints run in the C++ extension: it is built and not forced off."""
+    return _ext.C is not None and not force_reference()
 
 
 @contextlib.contextmanager
@@ -171,14 +189,14 @@ def _use_triton(op: str, hidden_size: int, *tensors: torch.Tensor) -> bool:
     kernels have no backward); triton missing, an unsupported dtype or hidden size -> reference; else Triton.
     Records the choice in ``LAST_PATH``."""
     use = (
-        not _force_reference()
+        not force_reference()
         and (_triton_on_cpu or all(t.is_cuda for t in tensors))
         and len({t.device for t in tensors}) == 1
         and _opted_in(op)
         and not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
         and _load_kernels() is not None
-        and all(t.dtype in _kernels_module[0].SUPPORTED_DTYPES for t in tensors if t.is_floating_point())
-        and hidden_size <= _kernels_module[0].MAX_HIDDEN
+        and all(t.dtype in _kernels_module.common.SUPPORTED_DTYPES for t in tensors if t.is_floating_point())
+        and hidden_size <= _kernels_module.common.MAX_HIDDEN
     )
     LAST_PATH[op] = "triton" if use else "reference"
     return use
@@ -202,7 +220,7 @@ def kernel_info() -> dict:
     why it is the reference (forced, no CUDA device, triton missing); ``decoder_kernels_last``: the path
     each op's latest call took in this process. Triton is imported only when a CUDA device is present.
     """
-    if _force_reference():
+    if force_reference():
         reason = "FASTOCR_FORCE_REFERENCE=1"
     elif not torch.cuda.is_available():
         reason = "no CUDA device"
@@ -241,7 +259,7 @@ def attn_slot(embedded: torch.Tensor, hidden: torch.Tensor, weight: torch.Tensor
     """
     if _use_triton("attn_slot", values.shape[-1], embedded, hidden, weight, bias, values):
         with on_device_of(values):
-            return _kernels_module[1].attn_slot_triton(embedded, hidden, weight, bias, values)
+            return _kernels_module.attn_slot.attn_slot_triton(embedded, hidden, weight, bias, values)
     return reference.attn_slot_ref(embedded, hidden, weight, bias, values)
 
 
@@ -264,7 +282,7 @@ def attn_additive(keys: torch.Tensor, query: torch.Tensor, v: torch.Tensor, valu
     """
     if _use_triton("attn_additive", values.shape[-1], keys, query, v, values, lengths):
         with on_device_of(values):
-            return _kernels_module[1].attn_additive_triton(keys, query, v, values, lengths)
+            return _kernels_module.attn_additive.attn_additive_triton(keys, query, v, values, lengths)
     return reference.attn_additive_ref(keys, query, v, values, lengths)
 
 
@@ -288,7 +306,7 @@ def gru_step(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.T
         LAST_PATH["gru_step"] = "reference"
     elif _use_triton("gru_step", h.shape[-1], x, h, w_ih, w_hh, b_ih, b_hh):
         with on_device_of(h):
-            return _kernels_module[2].gru_step_triton(x, h, w_ih, w_hh, b_ih, b_hh)
+            return _kernels_module.gru_step.gru_step_triton(x, h, w_ih, w_hh, b_ih, b_hh)
     return reference.gru_step_ref(x, h, w_ih, w_hh, b_ih, b_hh, train)
 
 
@@ -306,5 +324,23 @@ def logits_argmax(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> 
     """
     if _use_triton("logits_argmax", h.shape[-1], h, weight, bias):
         with on_device_of(h):
-            return _kernels_module[3].logits_argmax_triton(h, weight, bias)
+            return _kernels_module.logits_argmax.logits_argmax_triton(h, weight, bias)
     return reference.logits_argmax_ref(h, weight, bias)
+
+
+def backend_info() -> dict:
+    """Which compiled parts and accelerators this installation has, and why a part is missing."""
+    info = {
+        "fastocr": __version__,
+        "torch": torch.__version__,
+        "cuda_available": torch.cuda.is_available(),
+        "extension": _ext.C is not None,
+        "extension_cuda": _ext.C_CUDA is not None,
+    }
+    info["beam_search"] = "extension" if extension_decoding() else "reference"
+    if _ext.C is None:
+        info["extension_error"] = _ext.C_ERROR
+    else:
+        info.update({f"extension_{k}": v for k, v in _ext.C.build_info().items()})
+    info.update(kernel_info())  # decoder_kernels, decoder_kernels_reason, decoder_kernels_last
+    return info

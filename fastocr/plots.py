@@ -22,7 +22,7 @@ def pyplot():
 
 def save_png(fig, path: str | Path) -> None:
     """Writes ``fig`` to ``path`` atomically (a crash leaves the old file or the new one) and closes it."""
-    from .checkpoint import atomic_write_bytes
+    from .files import atomic_write_bytes
 
     fig.tight_layout()
     buf = io.BytesIO()

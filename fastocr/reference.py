@@ -2,9 +2,8 @@
 
 Nothing here is tuned for speed; each function does the obvious thing so that it is easy to check by eye.
 
-Decoding works on a *step function* ``step(tokens [N], parents [N] | None) -> log-probs [N, V]``: it feeds the
-previous tokens to the decoder, after reordering its hidden state by ``parents`` (flat row indices into the
-previous step's rows) when given. ``AttnStep`` wraps the original decoder as one; tests also use random ones.
+It holds only the ``*_ref`` twins: one per fast op (``ops.attn_slot`` -> ``attn_slot_ref``, ...) and one per
+decoding rule (greedy, beam search, constrained beam search), each on the step functions of ``decode.py``.
 
 Beam search, exactly (the C++ extension implements the same rules):
   * Each image has K hypotheses; at step 0 only hypothesis 0 is live (score 0), the others score -inf, so the
@@ -24,24 +23,22 @@ Beam search, exactly (the C++ extension implements the same rules):
 With beam_size 1 and no length penalty this is greedy decoding, token for token.
 """
 
+
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from .alphabet import EOS_TOKEN, SOS_TOKEN
+from .decode import GreedyOutput, Hypothesis, StepFn, greedy_loop
 
-StepFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 
-
-def additive_attention_ref(
+def attn_additive_ref(
     keys: torch.Tensor, query: torch.Tensor, v: torch.Tensor, values: torch.Tensor, lengths: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Additive (Bahdanau) attention over variable-length encoder outputs, masked by each row's length.
+    """The twin of ``ops.attn_additive``: additive (Bahdanau) attention over variable-length encoder outputs, masked by each row's length.
 
     Args:
         keys: (T, N, H) ``W_k e_t``, computed once per image.
@@ -59,13 +56,6 @@ def additive_attention_ref(
     weights = torch.softmax(scores.float().masked_fill(pad, -math.inf), dim=0).to(values.dtype)  # [T, N]
     context = (weights.unsqueeze(2) * values).sum(0)  # [N, H]
     return context, weights.t()
-
-
-def attn_additive_ref(
-    keys: torch.Tensor, query: torch.Tensor, v: torch.Tensor, values: torch.Tensor, lengths: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The twin of ``ops.attn_additive``: ``additive_attention_ref`` under the op's name (same arguments)."""
-    return additive_attention_ref(keys, query, v, values, lengths)
 
 
 def attn_slot_ref(
@@ -115,7 +105,7 @@ def gru_step_ref(
     """One step of a one-layer GRU through the op ``nn.GRU.forward`` itself calls (``_VF.gru`` = ``torch.gru``).
 
     Same op, same parameter tensors, so it computes what ``nn.GRU`` computes (bit for bit on CPU, checked in
-    tests/test_gru_step.py) and stays differentiable. Gate order r, z, n as in PyTorch.
+    tests/ops/test_gru_step.py) and stays differentiable. Gate order r, z, n as in PyTorch.
 
     Args:
         x: (N, I) input; h: (N, H) previous hidden state.
@@ -131,55 +121,6 @@ def gru_step_ref(
     return h_n[0]
 
 
-class AttnStep:
-    """A step function over a fastocr decoder, for B images with ``rows_per_image`` hypotheses each.
-
-    Args:
-        decoder: the ``Decoder`` wrapper in eval mode.
-        encoder_outputs: (T, B, H) float.
-        rows_per_image: hypotheses per image (the beam size); rows are image-major: row n is image n // K.
-        lengths: (B,) int64 valid encoder columns per image (variable-width models); None: all T.
-    """
-
-    def __init__(self, decoder: torch.nn.Module, encoder_outputs: torch.Tensor, rows_per_image: int = 1,
-                 lengths: torch.Tensor | None = None):
-        self.decoder = decoder
-        self.memory = decoder.memory(encoder_outputs, lengths, rows_per_image)
-        B, hidden_size = encoder_outputs.shape[1:]
-        self.hidden = encoder_outputs.new_zeros(1, B * rows_per_image, hidden_size)  # [1, B*K, H]
-
-    def __call__(self, tokens: torch.Tensor, parents: torch.Tensor | None = None) -> torch.Tensor:
-        if parents is not None:
-            self.hidden = self.hidden[:, parents]
-        logp, self.hidden, _ = self.decoder(tokens, self.hidden, self.memory)
-        return logp  # [B*K, V]
-
-    def argmax(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Greedy's step: (best ids [N], their log-probs [N]) through the decoder's fused output head."""
-        best, best_logp, self.hidden = self.decoder.greedy_step(tokens, self.hidden, self.memory)
-        return best, best_logp
-
-
-@dataclass
-class GreedyOutput:
-    """Greedy decoding of B lines.
-
-    Attributes:
-        tokens: (B, L) int64, the chosen ids step by step, EOS included; positions after a line's end are EOS.
-        token_logprobs: (B, L) float32, log-probability of each chosen id; 0 after a line's end.
-        lengths: (B,) int64, steps executed per line (EOS step included).
-        confidence: (B,) float32, product of the chosen probabilities in step order, as the original computes it.
-    """
-
-    tokens: torch.Tensor
-    token_logprobs: torch.Tensor
-    lengths: torch.Tensor
-    confidence: torch.Tensor
-
-    def cpu(self) -> GreedyOutput:
-        return GreedyOutput(self.tokens.cpu(), self.token_logprobs.cpu(), self.lengths.cpu(), self.confidence.cpu())
-
-
 def greedy_decode_ref(step: StepFn, batch_size: int, max_len: int, device=None) -> GreedyOutput:
     """Batched greedy decoding with per-line EOS; stops when every line has emitted EOS or after max_len steps.
 
@@ -190,75 +131,6 @@ def greedy_decode_ref(step: StepFn, batch_size: int, max_len: int, device=None) 
         return best, best_logp
 
     return greedy_loop(pick, batch_size, max_len, device)
-
-
-def all_done_sync(done: torch.Tensor, t: int, check_every: int) -> bool:
-    """Early exit of a decode loop, its only host sync, once every ``check_every`` steps (0: never, for a
-    captured loop). Finished rows are masked by ``done``, so skipping checks changes the cost, never a result.
-    """
-    return check_every > 0 and (t + 1) % check_every == 0 and bool(done.all())
-
-
-def default_check_every(device) -> int:
-    """1 on CPU; 4 on CUDA, where a sync per step would stall the launch queue."""
-    return 4 if torch.device(device or "cpu").type == "cuda" else 1
-
-
-def greedy_loop(pick, batch_size: int, max_len: int, device=None, check_every: int | None = None) -> GreedyOutput:
-    """The greedy loop, given ``pick(tokens [B]) -> (best ids [B], their log-probs [B])`` for one step.
-
-    Shared by ``greedy_decode_ref`` (full log-probs, then max) and ``decode.greedy_decode`` (fused head).
-    ``check_every``: see ``all_done_sync`` (default ``default_check_every(device)``); a line's tokens, log-probs,
-    length and confidence do not depend on it, only how many EOS columns follow the last line's end.
-    """
-    if check_every is None:
-        check_every = default_check_every(device)
-    tokens = torch.full((batch_size,), SOS_TOKEN, dtype=torch.long, device=device)
-    done = torch.zeros(batch_size, dtype=torch.bool, device=device)
-    lengths = torch.zeros(batch_size, dtype=torch.long, device=device)
-    confidence = torch.ones(batch_size, dtype=torch.float32, device=device)
-    out_tokens, out_logp = [], []
-    for _ in range(max_len):
-        tokens, best_logp = greedy_advance(*pick(tokens), done, lengths, confidence)
-        out_tokens.append(tokens)
-        out_logp.append(best_logp)
-        if all_done_sync(done, len(out_tokens) - 1, check_every):
-            break
-    return GreedyOutput(torch.stack(out_tokens, 1), torch.stack(out_logp, 1), lengths, confidence)
-
-
-def greedy_advance(best: torch.Tensor, best_logp: torch.Tensor, done: torch.Tensor, lengths: torch.Tensor,
-                   confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One greedy step's bookkeeping, in place on ``done``, ``lengths`` and ``confidence`` (so that a CUDA graph
-    can capture it on static buffers, ``graphs.GreedyGraph``): finished lines get EOS with log-prob 0, the others
-    count one more step and multiply their confidence. Returns the masked (ids, log-probs)."""
-    best = torch.where(done, EOS_TOKEN, best)
-    best_logp = torch.where(done, 0.0, best_logp)
-    confidence.copy_(torch.where(done, confidence, confidence * torch.exp(best_logp)))
-    lengths += (~done).long()
-    done |= best == EOS_TOKEN
-    return best, best_logp
-
-
-@dataclass
-class Hypothesis:
-    """One decoded line of a beam search.
-
-    Attributes:
-        tokens: ids without SOS; ends with EOS when ``finished``.
-        token_logprobs: log-probability of each id in ``tokens``.
-        score: ``sum(token_logprobs) / len(tokens) ** length_penalty``.
-        finished: whether it ended with EOS (False: cut at max_len).
-    """
-
-    tokens: list[int]
-    token_logprobs: list[float]
-    score: float
-    finished: bool
-
-    @property
-    def logprob(self) -> float:
-        return float(sum(self.token_logprobs))
 
 
 def _top_candidates(cand: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -331,3 +203,60 @@ def beam_search_ref(
                     finished[b].append(Hypothesis(toks, lps, penalised(s, len(toks)), False))
     # sorted() is stable: equal scores keep the order in which they finished.
     return [sorted(f, key=lambda h: -h.score)[:num_hypotheses] for f in finished]
+
+
+class ConstrainedStepRef:
+    """Reference constraints: wraps a step function and sets disallowed log-probs to -inf.
+
+    Tracks each row's position in a plain dict trie (built from the entries, not from ``TokenAutomaton``) by
+    following ``parents`` and ``tokens`` as the decoder state does. A row that took a disallowed token (only
+    -inf rows do) is dead: everything is masked. Entries holding a token outside ``allowed`` are dropped.
+    """
+
+    def __init__(self, step: StepFn, allowed=None, lexicon=None, eos: int = EOS_TOKEN):
+        self.step, self.eos = step, eos
+        self.allowed = None if allowed is None else {int(t) for t in allowed} | {eos}
+        self.root: dict = {}
+        if lexicon is not None:
+            for entry in lexicon:
+                if self.allowed is not None and not self.allowed.issuperset(entry):
+                    continue
+                node = self.root
+                for tok in entry:
+                    node = node.setdefault(int(tok), {})
+                node[eos] = None  # EOS allowed here
+        self.lexicon = lexicon is not None
+        self.nodes: list = []
+
+    def _advance(self, node, tok: int):
+        if node is None or tok == self.eos:
+            return None
+        if not self.lexicon:
+            return node if tok in self.allowed else None
+        return node.get(tok)
+
+    def _allowed_tokens(self, node) -> list[int]:
+        if node is None:
+            return []
+        return list(node) if self.lexicon else list(self.allowed)
+
+    def __call__(self, tokens: torch.Tensor, parents: torch.Tensor | None = None) -> torch.Tensor:
+        if parents is None:
+            self.nodes = [self.root] * len(tokens)
+        else:
+            self.nodes = [self._advance(self.nodes[p], t) for p, t in zip(parents.tolist(), tokens.tolist())]
+        logp = self.step(tokens, parents).float()  # [N, V]
+        mask = torch.zeros_like(logp, dtype=torch.bool)
+        for row, node in enumerate(self.nodes):
+            mask[row, [t for t in self._allowed_tokens(node) if t < logp.shape[1]]] = True
+        return logp.masked_fill(~mask, -math.inf)
+
+
+def beam_search_constrained_ref(step: StepFn, batch_size: int, beam_size: int, max_len: int,
+                                num_hypotheses: int = 1, length_penalty: float = 0.0, allowed=None,
+                                lexicon=None, device=None) -> list[list[Hypothesis]]:
+    """``beam_search_ref`` over -inf-masked log-probs: the oracle for ``beam_search`` with constraints."""
+    if lexicon is not None and not isinstance(lexicon, (list, tuple)):
+        raise TypeError(f"the reference takes the lexicon as id lists, not a {type(lexicon).__name__}")
+    masked = step if allowed is None and lexicon is None else ConstrainedStepRef(step, allowed, lexicon)
+    return beam_search_ref(masked, batch_size, beam_size, max_len, num_hypotheses, length_penalty, device)

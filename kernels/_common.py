@@ -80,3 +80,41 @@ def check_shape(op: str, name: str, t: torch.Tensor, shape: tuple) -> None:
 def last_dim_contiguous(t: torch.Tensor) -> torch.Tensor:
     """The kernels take any row/time strides but want unit stride along H (coalesced loads)."""
     return t if t.stride(-1) == 1 else t.contiguous()
+
+
+# -- the online-softmax core that attn_slot and attn_additive share (one program per decoder row, T in chunks) --
+
+
+@triton.jit
+def online_softmax_chunk(s, t, t_mask, values_row, stride_vt, h, h_mask, m, row_sum, acc):
+    """Folds one chunk of raw scores s [BLOCK_T] (-inf where masked) into the running max m, the running
+    sum row_sum and the unnormalised context acc [BLOCK_H] (flash-attention's rescaling, relative to
+    exp(m))."""
+    m_new = tl.maximum(m, tl.max(s, axis=0))
+    alpha = tl.exp(m - m_new)  # 0 on the first chunk (m = -inf); every row has >= 1 valid column
+    p = tl.exp(s - m_new)
+    vals = tl.load(values_row + t.to(tl.int64)[:, None] * stride_vt + h[None, :],  # T*N*H may pass 2**31
+                   mask=t_mask[:, None] & h_mask[None, :], other=0.0).to(tl.float32)
+    return m_new, row_sum * alpha + tl.sum(p, axis=0), acc * alpha + tl.sum(p[:, None] * vals, axis=0)
+
+
+@triton.jit
+def finish_attention(scores_row, weights_row, ctx_row, h, h_mask, m, row_sum, acc, length, T,
+            BLOCK_T: tl.constexpr):
+    """Writes the context and normalises the raw scores kept in scores_row into weights (0 past length)."""
+    tl.store(ctx_row + h, (acc / row_sum).to(ctx_row.dtype.element_ty), mask=h_mask)
+    tl.debug_barrier()  # the raw scores were stored by other threads of this program
+    for t0 in range(0, T, BLOCK_T):
+        t = t0 + tl.arange(0, BLOCK_T)
+        s = tl.load(scores_row + t, mask=t < length, other=-float("inf"))
+        tl.store(weights_row + t, (tl.exp(s - m) / row_sum).to(weights_row.dtype.element_ty), mask=t < T)
+
+
+def attention_outputs(values: torch.Tensor):
+    """context (N, H) and weights (N, T) in the values' dtype, plus the fp32 scratch for the raw scores.
+
+    The scratch is never the weights tensor, even in fp32: a [BLOCK_T] vector is replicated across warps, so
+    normalising in place would let one warp's store overtake another warp's load of the same score.
+    """
+    T, N, H = values.shape
+    return values.new_empty(N, H), values.new_empty(N, T), values.new_empty(N, T, dtype=torch.float32)

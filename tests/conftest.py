@@ -80,7 +80,7 @@ def calibrate_batchnorm(encoder: torch.nn.Module, seed: int = 0) -> None:
 
 def _normalised(image: Image.Image) -> torch.Tensor:
     """The original's preprocessing of one line onto its 32 x 280 canvas: [3, 32, 280] in [-1, 1]."""
-    from fastocr.preprocess import preprocess
+    from fastocr.engine.preprocess import preprocess
 
     return preprocess([np.asarray(image)], 32, 280)[0]
 

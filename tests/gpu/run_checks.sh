@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The checks only a CUDA machine can run, in one go (a lent GPU's time is short): build the extension with its
-# CUDA kernels, run tests/test_cuda.py, then the kernel benchmarks and `fastocr bench` on the GPU.
+# CUDA kernels, run tests/gpu/test_cuda.py, then the kernel benchmarks and `fastocr bench` on the GPU.
 # Results land in $OUT (default /tmp/fastocr-gpu): logs and benchmark JSON, which `fastocr bench --report`
 # renders. Usage, from the repository root:
 #   FASTOCR_SHARED=/path/to/shared bash tests/gpu/run_checks.sh [SECTION...]
@@ -28,7 +28,7 @@ $PY -c "import torch, triton; print('torch', torch.__version__, 'triton', triton
 
 if want graph-tests; then  # first: they need no extension build
     step "CUDA graph tests"
-    pytest_ -s tests/test_cuda.py -k "graph" 2>&1 | tee "$OUT/graph_tests.log" | tail -15
+    pytest_ -s tests/gpu/test_cuda.py -k "graph" 2>&1 | tee "$OUT/graph_tests.log" | tail -15
 fi
 if want build; then
     step "build (arch $TORCH_CUDA_ARCH_LIST)"
@@ -38,11 +38,11 @@ if want build; then
 fi
 if want tests; then
     step "CUDA tests"
-    pytest_ -s tests/test_cuda.py 2>&1 | tee "$OUT/tests.log" | tail -40
+    pytest_ -s tests/gpu/test_cuda.py 2>&1 | tee "$OUT/tests.log" | tail -40
 fi
 if want kernels; then
     step "kernel benchmarks"
-    pytest_ -o addopts= benchmarks/bench_attn_score.py benchmarks/bench_gru_step.py \
+    pytest_ -o addopts= benchmarks/bench_attn_slot.py benchmarks/bench_attn_additive.py benchmarks/bench_gru_step.py \
         benchmarks/bench_logits_argmax.py --benchmark-enable --benchmark-json="$OUT/kernels.json" 2>&1 | tail -3
 fi
 if want decoder; then

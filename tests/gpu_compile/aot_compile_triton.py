@@ -33,9 +33,9 @@ def load_kernels():
         sys.modules["fastocr_kernels"] = pkg
         spec.loader.exec_module(pkg)
     import fastocr_kernels._common as common
-    from fastocr_kernels import attn_score, gru_step, logits_argmax
+    from fastocr_kernels import attn_additive, attn_slot, gru_step, logits_argmax
 
-    return common, attn_score, gru_step, logits_argmax
+    return common, attn_slot, attn_additive, gru_step, logits_argmax
 
 
 def signature(fn, dtype_name: str, constexprs: dict, overrides: dict) -> dict:
@@ -52,13 +52,13 @@ def signature(fn, dtype_name: str, constexprs: dict, overrides: dict) -> dict:
 
 def configs():
     """(kernel name, signature, constexprs, num_warps) for every launch the dispatchers can make."""
-    common, attn_score, gru_step, logits_argmax = load_kernels()
+    common, attn_slot, attn_additive, gru_step, logits_argmax = load_kernels()
     out = []
     for dtype, ty in common.TRITON_DTYPE_NAMES.items():
         for block_h in common.ATTN_BLOCK_H_CHOICES:  # next_pow2(H) for every H up to MAX_HIDDEN
             block_t, _, num_warps = common.attn_blocks(block_h)
             ce = {"BLOCK_T": block_t, "BLOCK_H": block_h}
-            for kernel in (attn_score._attn_slot_kernel, attn_score._attn_additive_kernel):
+            for kernel in (attn_slot._attn_slot_kernel, attn_additive._attn_additive_kernel):
                 sig = signature(kernel, ty, ce, {"scores_ptr": "*fp32", "lengths_ptr": "*i64"})
                 out.append((kernel.fn.__name__, sig, ce, num_warps))
         gru_choices = sorted({common.gru_blocks(rows) for rows in (1, 1 << 20)})  # BLOCK_M 16 and 32

@@ -1,0 +1,61 @@
+"""``recognize_batch``: one call, over a process-wide cache of loaded recognizers."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import DEFAULT_MODEL
+from ..errors import OptionError
+from .options import resolve_device
+from .preprocess import ImageInput
+from .recognizer import Recognizer
+from .results import Recognition
+
+
+def recognize_batch(
+    images: Sequence[ImageInput],
+    model: str | os.PathLike | Recognizer | None = None,
+    *,
+    device: str | torch.device | None = None,
+    **kwargs,
+) -> list[Recognition]:
+    """Recognises a list of text-line images in one call.
+
+    >>> results = recognize_batch(["line.png"], model="model.safetensors")   # doctest: +SKIP
+    >>> results[0].text, results[0].confidence                               # doctest: +SKIP
+    ('Hello', 0.97)
+
+    Args:
+        images: see ``Recognizer.recognize``.
+        model: a Recognizer, a fastocr model file, or None for the bundled default model.
+        device: "cpu", "cuda", ... (default: CUDA when available).
+        **kwargs: ``beam_size``, ``num_hypotheses``, ``length_penalty``, ``batch_size``, ``max_len``,
+            ``on_error``, ``progress``, as in ``Recognizer.recognize``.
+    """
+    if isinstance(model, Recognizer) and device is not None:
+        raise OptionError(f"device={device!r} applies when a model file is loaded; this Recognizer runs on "
+                          f"{model.device} (Recognizer.load(path, device=...) for another)")
+    rec = model if isinstance(model, Recognizer) else cached_recognizer(model, device)
+    return rec.recognize(images, **kwargs)
+
+
+_CACHE: dict[tuple[str, str], tuple[int | None, Recognizer]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def cached_recognizer(path, device) -> Recognizer:
+    """Loads each (model file, device) once per process, so repeated recognize_batch calls stay cheap; a file
+    rewritten since is loaded again and replaces its old model."""
+    path = Path(path) if path is not None else DEFAULT_MODEL
+    key = (os.fspath(path.resolve()), str(resolve_device(device)))
+    mtime = path.stat().st_mtime_ns if path.exists() else None
+    with _CACHE_LOCK:  # two threads asking at once load the model once
+        cached = _CACHE.get(key)
+        if cached is None or cached[0] != mtime:
+            _CACHE[key] = (mtime, Recognizer.load(path if path != DEFAULT_MODEL else None, device))
+        return _CACHE[key][1]

@@ -1,0 +1,49 @@
+"""Charset and lexicon constraints, compiled from text to what the decoder walks: a ``TokenAutomaton`` for the
+C++ beam search, or id lists for the reference search."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+from ..alphabet import Alphabet
+from ..errors import OptionError
+from ..ops import extension_decoding
+from .beam import TokenAutomaton
+
+
+def compile_constraint(alphabet: Alphabet, allowed_chars: str | None, lexicon: Iterable[str] | None):
+    """(allowed ids, lexicon id lists) for the reference, or a TokenAutomaton for the extension; None if free."""
+    if allowed_chars is None and lexicon is None:
+        return None
+    if allowed_chars is not None and (not isinstance(allowed_chars, str) or not allowed_chars):
+        raise OptionError(f"allowed_chars must be a non-empty str of characters, got {allowed_chars!r}")
+    if isinstance(lexicon, (str, bytes)):
+        raise OptionError(f"lexicon is a list of lines, got the str {lexicon!r}: pass [{lexicon!r}]")
+    if lexicon is not None:
+        lexicon = list(lexicon)
+        if not lexicon:
+            raise OptionError("lexicon is empty: nothing could be read (give None for no lexicon)")
+    allowed = None
+    if allowed_chars is not None:
+        encode_checked(alphabet, allowed_chars, "allowed_chars")  # names the characters outside the alphabet
+        allowed = sorted({i for c in allowed_chars for i in alphabet.ids(c)})
+    words = None if lexicon is None else [ids for w in lexicon for ids in spellings(alphabet, w)]
+    if not extension_decoding():
+        return allowed, words
+    return TokenAutomaton.lexicon(words, allowed) if words is not None else TokenAutomaton.charset(allowed)
+
+
+def spellings(alphabet: Alphabet, word: str, most: int = 64) -> list[list[int]]:
+    """The id sequences that read as ``word``: one, or (a character the alphabet repeats) one per choice of
+    its ids, ``most`` at the most."""
+    encode_checked(alphabet, word, "lexicon entry")
+    return [list(ids) for ids in itertools.islice(itertools.product(*map(alphabet.ids, word)), most)]
+
+
+def encode_checked(alphabet: Alphabet, text: str, what: str) -> list[int]:
+    """``alphabet.encode(text)``, or an OptionError naming ``what`` and the characters the alphabet lacks."""
+    missing = alphabet.missing(text)
+    if missing:
+        raise OptionError(f"{what} {text!r} has characters outside the model's alphabet: {''.join(missing)!r}")
+    return alphabet.encode(text)

@@ -1,0 +1,73 @@
+"""Variable-width lines with additive attention: masking, batch invariance, long lines."""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import calibrate_batchnorm, random_line_image
+
+from fastocr import Alphabet, ModelConfig, Recognizer
+from fastocr.engine.preprocess import padded_width
+from fastocr.model import OCRModel
+from fastocr.reference import attn_additive_ref
+from fastocr.train.synth import ASCII_CHARSET
+
+
+@pytest.fixture(scope="module")
+def additive_recognizer():
+    torch.manual_seed(0)
+    config = ModelConfig(attention="additive", img_width=1600, max_decode_len=90)
+    model = OCRModel(config, len(ASCII_CHARSET) + 2)
+    calibrate_batchnorm(model.encoder)
+    with torch.no_grad():  # decisive outputs, as in conftest's original weights, and lines of 3 to 90 characters
+        model.decoder.decoder.out.weight.mul_(40.0)
+        model.decoder.decoder.attn_combine.weight[:, 256:].mul_(20.0)
+        model.decoder.decoder.out.bias[1] += 3.0
+    return Recognizer(model, Alphabet(ASCII_CHARSET), device="cpu")
+
+
+def test_masked_attention_equals_attention_over_the_valid_prefix():
+    g = torch.Generator().manual_seed(0)
+    T, N, H = 40, 5, 16
+    keys, values = torch.randn(T, N, H, generator=g), torch.randn(T, N, H, generator=g)
+    query, v = torch.randn(N, H, generator=g), torch.randn(H, generator=g)
+    lengths = torch.tensor([1, 7, 40, 23, 16])
+    context, weights = attn_additive_ref(keys, query, v, values, lengths)
+    for n, L in enumerate(lengths.tolist()):
+        c1, _w1 = attn_additive_ref(keys[:L, n : n + 1], query[n : n + 1], v, values[:L, n : n + 1],
+                                        torch.tensor([L]))
+        torch.testing.assert_close(context[n], c1[0], rtol=1e-5, atol=1e-6)
+        assert weights[n, L:].eq(0).all() and math.isclose(float(weights[n].sum()), 1.0, rel_tol=1e-5)
+
+
+@pytest.mark.parametrize(("w", "expected"), [(1, 32), (32, 32), (33, 64), (250, 256)])
+def test_padded_width_depends_on_the_line_alone(w, expected):
+    assert padded_width(w, 1600, 32) == expected
+    assert padded_width(w, 280, None) == 280
+
+
+def test_batched_equals_single_for_mixed_widths(additive_recognizer):
+    rng = np.random.default_rng(3)
+    images = [np.asarray(random_line_image(rng, int(rng.integers(16, 64)), int(rng.integers(10, 1500))))
+              for _ in range(24)]
+    singles = [additive_recognizer.recognize([im])[0] for im in images]
+    assert len({s.text for s in singles}) > 8 and len({len(s.text) for s in singles}) > 2  # not vacuous
+    for batch_size in (1, 5, 24):
+        for b, s in zip(additive_recognizer.recognize(images, batch_size=batch_size), singles):
+            assert b.text == s.text
+            # log-probabilities: a 90-step line's confidence is ~1e-43, below any useful relative tolerance
+            assert math.isclose(b.candidates[0].score, s.candidates[0].score, rel_tol=1e-5)
+
+
+def test_long_lines_decode_past_80_characters(additive_recognizer):
+    model = copy.deepcopy(additive_recognizer.model)
+    with torch.no_grad():
+        model.decoder.decoder.out.bias[1] -= 100.0  # no early EOS: every step reads a character
+    rec = Recognizer(model, additive_recognizer.alphabet, device="cpu")
+    wide = np.asarray(random_line_image(np.random.default_rng(0), 32, 3000))  # squashed to 1600
+    r = rec.recognize([wide], max_len=90)[0]
+    assert r.ok and 80 < len(r.char_probs) == len(r.text) <= 90
+    hyp = rec.recognize([wide], beam_size=3, max_len=90)[0]
+    assert hyp.ok and 80 < len(hyp.text) <= 90
