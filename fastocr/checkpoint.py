@@ -29,6 +29,7 @@ from .model import OCRModel
 
 DEFAULT_MODEL = Path(__file__).parent / "weights" / "default.safetensors"  # the bundled English model
 
+MAX_ALPHABET = 100_000  # characters; the original's alphabet has 5,989
 FORMAT_NAME = "fastocr"
 FORMAT_VERSION = "1"
 
@@ -65,8 +66,8 @@ def load_state_dict(path: str | os.PathLike, what: str = "checkpoint") -> dict[s
     return sd
 
 
-def _check_and_load(model: torch.nn.Module, sd: dict[str, torch.Tensor], path: str) -> None:
-    """Loads ``sd`` into ``model`` strictly, explaining every missing, unexpected or mis-shaped key."""
+def _check_state_dict(model: torch.nn.Module, sd: dict[str, torch.Tensor], path: str) -> None:
+    """Checks that ``sd`` fits ``model`` exactly, explaining every missing, unexpected or mis-shaped key."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in sd and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in sd if k not in expected]
@@ -81,7 +82,6 @@ def _check_and_load(model: torch.nn.Module, sd: dict[str, torch.Tensor], path: s
         problems.append(f"unexpected keys: {', '.join(unexpected[:8])}" + (" ..." if len(unexpected) > 8 else ""))
     if problems:
         raise ModelFileError(path, "does not match the architecture: " + " | ".join(problems))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, strict=False)
 
 
 def _infer_original_config(dec: dict[str, torch.Tensor], alphabet: Alphabet, path: str, base: ModelConfig):
@@ -116,10 +116,8 @@ def load_original(
     if any(k.startswith("decoder.") for k in enc_sd) and not any(k.startswith("decoder.") for k in dec_sd):
         raise ModelFileError(os.fspath(encoder_path), "looks like a decoder checkpoint: encoder and decoder swapped?")
     config = _infer_original_config(dec_sd, alphabet, os.fspath(decoder_path), config or ModelConfig())
-    model = OCRModel(config, alphabet.num_classes)
-    _check_and_load(model.encoder, enc_sd, os.fspath(encoder_path))
-    _check_and_load(model.decoder, dec_sd, os.fspath(decoder_path))
-    return model.eval(), alphabet, config
+    parts = {"encoder": (enc_sd, os.fspath(encoder_path)), "decoder": (dec_sd, os.fspath(decoder_path))}
+    return _build(config, alphabet.num_classes, parts), alphabet, config
 
 
 def save_model(
@@ -148,9 +146,12 @@ def _read_metadata(data: bytes, path: str) -> dict[str, str]:
     try:
         n = int.from_bytes(data[:8], "little")
         header = json.loads(data[8 : 8 + n])
-        return header.get("__metadata__") or {}
-    except (ValueError, UnicodeDecodeError, AttributeError) as e:
+    except (ValueError, UnicodeDecodeError) as e:
         raise ModelFileError(path, f"not a fastocr model file (unreadable safetensors header: {e})") from e
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ModelFileError(path, "not a fastocr model file (its safetensors metadata is not a map of strings)")
+    return meta
 
 
 def load_model(path: str | os.PathLike) -> tuple[OCRModel, Alphabet, ModelConfig]:
@@ -167,13 +168,30 @@ def load_model(path: str | os.PathLike) -> tuple[OCRModel, Alphabet, ModelConfig
         raise ModelFileError(spath, f"model format version {meta.get('version')!r}; this fastocr reads "
                                     f"{FORMAT_VERSION!r}")
     try:
-        tensors = load_safetensors_bytes(data)
         config = ModelConfig.from_dict(json.loads(meta["config"]))
-        alphabet = Alphabet(json.loads(meta["alphabet"]))
+        chars = json.loads(meta["alphabet"])
+        if not isinstance(chars, str) or len(chars) > MAX_ALPHABET:
+            raise ValueError(f"the alphabet must be a string of at most {MAX_ALPHABET} characters")
+        alphabet = Alphabet(chars)
+        tensors = load_safetensors_bytes(data)
     except SafetensorError as e:
         raise ModelFileError(spath, f"corrupt or truncated model file ({e})") from e
-    except (KeyError, ValueError, TypeError, FastOCRError) as e:
+    except (KeyError, ValueError, TypeError, AttributeError, FastOCRError) as e:
         raise ModelFileError(spath, f"model file metadata is invalid ({e})") from e
-    model = OCRModel(config, alphabet.num_classes)
-    _check_and_load(model, tensors, spath)
-    return model.eval(), alphabet, config
+    return _build(config, alphabet.num_classes, {"": (tensors, spath)}), alphabet, config
+
+
+def _build(config: ModelConfig, num_classes: int, parts: dict[str, tuple[dict[str, torch.Tensor], str]]) -> OCRModel:
+    """The model of ``config`` holding the weights of ``parts`` (submodule name -> (state_dict, its file)).
+
+    The shapes are checked against a model on the meta device first, so a file that claims a huge architecture
+    is refused before anything is allocated."""
+    with torch.device("meta"):
+        skeleton = OCRModel(config, num_classes)
+    for name, (sd, path) in parts.items():
+        _check_state_dict(skeleton.get_submodule(name) if name else skeleton, sd, path)
+    model = OCRModel(config, num_classes)
+    for name, (sd, _) in parts.items():
+        (model.get_submodule(name) if name else model).load_state_dict(
+            {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, strict=False)
+    return model.eval()

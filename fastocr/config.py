@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from .errors import FastOCRError
 
 ATTENTION_KINDS = ("slot", "additive")
+# Bounds far above any real model, so that a crafted file cannot ask for tens of GB (hidden 256, width 2,048 and
+# 81 steps are today's largest).
+_LIMITS = {"img_height": (32, 32), "img_width": (4, 65_536), "hidden_size": (1, 8_192),
+           "max_decode_len": (1, 4_096), "num_channels": (1, 4), "width_bucket": (4, 4_096)}
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,10 @@ class ModelConfig:
             raise FastOCRError(f"unknown attention kind {self.attention!r}; known: {', '.join(ATTENTION_KINDS)}")
         if self.img_height != 32:
             raise FastOCRError(f"img_height must be 32 (the CNN maps 32 px to one row), got {self.img_height}")
-        if self.img_width < 4 or self.hidden_size < 1 or self.max_decode_len < 1 or self.width_bucket < 4:
-            raise FastOCRError(f"invalid model config: {self}")
+        for name, (low, high) in _LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise FastOCRError(f"invalid model config: {name} must be an int in {low}..{high}, got {value!r}")
 
     @property
     def variable_width(self) -> bool:

@@ -86,13 +86,17 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
                    help="fp32: results as the original's (default); bf16: ~2x faster encoder on CUDA and CPUs with "
                         "native bf16, rare differences in close calls; fp16: CUDA only")
+    g.add_argument("--background", metavar="COLOUR", default=None,
+                   help="lay transparent images over this colour before reading (e.g. white: dark text on a "
+                        "transparent PNG); default: alpha dropped, as the original did")
 
 
 def load_recognizer(args: argparse.Namespace):
     """The Recognizer that ``add_model_args``' flags name (and --device, --cuda-graphs where a command has them)."""
     from ..engine import Recognizer
 
-    options = {"precision": getattr(args, "precision", "fp32"), "cuda_graphs": getattr(args, "cuda_graphs", False)}
+    options = {"precision": getattr(args, "precision", "fp32"), "cuda_graphs": getattr(args, "cuda_graphs", False),
+               "background": getattr(args, "background", None)}
     originals = [args.encoder, args.decoder, args.alphabet]
     if any(originals):
         if not all(originals):

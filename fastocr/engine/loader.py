@@ -17,15 +17,18 @@ from .preprocess import ImageInput, describe, load_rgb, pad_line, padded_width, 
 Loaded = tuple[str, "np.ndarray | ImageError", int]  # (source name, padded line or its error, the line's width)
 
 
-def load_line(image: ImageInput, index: int, config: ModelConfig) -> Loaded:
+def load_line(image: ImageInput, index: int, config: ModelConfig,
+              background: tuple[int, int, int] | None = None) -> Loaded:
     """(source name, resized line padded to its canvas width, the line's own width), or (source name,
     ImageError, 0): never raises for a bad image. Padding here, in the loader threads, leaves ``to_batch``
-    one copy to make on the calling thread."""
+    one copy to make on the calling thread. ``background``: see ``preprocess.load_rgb``."""
     source = describe(image, index)
     try:
-        line = resize_line(load_rgb(image, source), config.img_height, config.img_width)
+        line = resize_line(load_rgb(image, source, background), config.img_height, config.img_width)
     except ImageError as e:
         return source, e, 0
+    except Exception as e:  # noqa: BLE001 -- whatever breaks on one input costs that input only, never the call
+        return source, ImageError(source, f"could not be read ({type(e).__name__}: {e})"), 0
     bucket = config.width_bucket if config.variable_width else None
     return source, pad_line(line, padded_width(line.shape[1], config.img_width, bucket)), line.shape[1]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageColor
 
 from ..errors import OptionError
 from ..ops import MAX_BEAM
@@ -59,6 +59,20 @@ def precision_dtype(precision: str, device: torch.device) -> torch.dtype:
     if precision == "fp16" and device.type != "cuda":
         raise OptionError("precision='fp16' needs a CUDA device (CPUs run fp16 convolutions slowly); use 'bf16'")
     return PRECISIONS[precision]
+
+
+def background_rgb(background) -> tuple[int, int, int] | None:
+    """The colour transparent pixels are laid over: None (alpha dropped, as the original), a name ("white") or
+    "#rrggbb" (anything PIL's ImageColor reads), or an (r, g, b) tuple."""
+    if background is None:
+        return None
+    try:
+        rgb = ImageColor.getrgb(background) if isinstance(background, str) else tuple(background)
+    except (ValueError, TypeError) as e:
+        raise OptionError(f"background {background!r} is not a colour (e.g. 'white', '#ffffff', (255, 255, 255))") from e
+    if len(rgb) not in (3, 4) or not all(isinstance(c, int) and 0 <= c <= 255 for c in rgb):
+        raise OptionError(f"background {background!r} is not an RGB colour of 0-255 values")
+    return tuple(rgb[:3])
 
 
 def check_not_single(images) -> None:

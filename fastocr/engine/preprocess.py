@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -41,19 +40,19 @@ def describe(image: Any, index: int) -> str:
 
 
 def _open_pil(image: Any, source: str) -> Image.Image:
+    """Opens and decodes one image. PIL's own bomb check (a warning past MAX_PIXELS) stays PIL's: fastocr refuses
+    such images itself, without touching the process-wide warning filters (loader threads share them)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if isinstance(image, (bytes, bytearray, memoryview)):
-                pil = Image.open(io.BytesIO(bytes(image)))
-            elif isinstance(image, Image.Image):
-                pil = image
-            else:
-                pil = Image.open(Path(image))
-            if pil.width * pil.height > MAX_PIXELS:
-                raise ImageError(source, f"image has {pil.width}x{pil.height} pixels, over the {MAX_PIXELS} limit")
-            pil.load()
-            return ImageOps.exif_transpose(pil)
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            pil = Image.open(io.BytesIO(bytes(image)))
+        elif isinstance(image, Image.Image):
+            pil = image
+        else:
+            pil = Image.open(Path(image))
+        if pil.width * pil.height > MAX_PIXELS:
+            raise ImageError(source, f"image has {pil.width}x{pil.height} pixels, over the {MAX_PIXELS} limit")
+        pil.load()
+        return ImageOps.exif_transpose(pil)
     except ImageError:
         raise
     except FileNotFoundError as e:
@@ -64,13 +63,22 @@ def _open_pil(image: Any, source: str) -> Image.Image:
         raise ImageError(source, "permission denied") from e
     except UnidentifiedImageError as e:
         raise ImageError(source, "not a readable image (unknown format or not an image file)") from e
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+    except Image.DecompressionBombError as e:
         raise ImageError(source, f"refused as a decompression bomb ({e})") from e
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageError(source, f"corrupt or truncated image ({e})") from e
+    except Exception as e:  # noqa: BLE001 -- a decoder plugin may raise anything (struct.error, ...) on bad data
+        raise ImageError(source, f"corrupt or truncated image ({type(e).__name__}: {e})") from e
 
 
-def _array_to_rgb(arr: np.ndarray, source: str) -> np.ndarray:
+def _composite(rgba: np.ndarray, background: tuple[int, int, int] | None) -> np.ndarray:
+    """HxWx4 -> HxWx3: alpha dropped (the original's convert("RGB")), or the pixels laid over ``background``."""
+    if background is None:
+        return rgba[:, :, :3]
+    alpha = rgba[:, :, 3:4].astype(np.float32) / 255.0
+    out = rgba[:, :, :3] * alpha + np.asarray(background, np.float32) * (1.0 - alpha)
+    return np.rint(out).astype(np.uint8)
+
+
+def _array_to_rgb(arr: np.ndarray, source: str, background: tuple[int, int, int] | None = None) -> np.ndarray:
     if arr.dtype != np.uint8:
         raise ImageError(source, f"arrays must be uint8 (0-255), got dtype {arr.dtype}")
     if arr.ndim == 3 and arr.shape[2] == 1:
@@ -78,23 +86,48 @@ def _array_to_rgb(arr: np.ndarray, source: str) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)  # grayscale -> RGB, as PIL's convert("RGB") does
     elif arr.ndim == 3 and arr.shape[2] in (3, 4):
-        arr = arr[:, :, :3]  # RGBA -> RGB drops alpha, as PIL's convert("RGB") does
+        arr = _composite(arr, background) if arr.shape[2] == 4 else arr
     else:
         raise ImageError(source, f"arrays must be HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA), got shape {arr.shape}")
     return np.ascontiguousarray(arr)
 
 
-def load_rgb(image: ImageInput, source: str = "<image>") -> np.ndarray:
-    """Decodes one input to an HxWx3 uint8 RGB array. Raises ImageError naming ``source``."""
+def _has_alpha(pil: Image.Image) -> bool:
+    return pil.mode in ("RGBA", "LA", "PA", "RGBa") or "transparency" in pil.info
+
+
+def _pil_to_rgb(pil: Image.Image, source: str, background: tuple[int, int, int] | None) -> np.ndarray:
+    if pil.mode == "La":  # premultiplied alpha: PIL converts it to plain LA only
+        pil = pil.convert("LA")
+    if pil.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit or float grayscale: PIL's convert("RGB") clips at 255 (a white page) or truncates 0..1 floats
+        # to black; scale to 8 bits instead
+        values = np.nan_to_num(np.asarray(pil, dtype=np.float64))
+        peak = 1.0 if pil.mode == "F" and values.max(initial=0.0) <= 1.0 else (255.0 if pil.mode == "F" else 65535.0)
+        return _array_to_rgb((values * (255.0 / peak)).clip(0, 255).astype(np.uint8), source)
+    if background is not None and _has_alpha(pil):
+        return _composite(np.asarray(pil.convert("RGBA")), background)
+    return np.asarray(pil.convert("RGB"))
+
+
+def load_rgb(image: ImageInput, source: str = "<image>",
+             background: tuple[int, int, int] | None = None) -> np.ndarray:
+    """Decodes one input to an HxWx3 uint8 RGB array. Raises ImageError naming ``source``, whatever the fault.
+
+    ``background``: the RGB colour transparent pixels are laid over (e.g. (255, 255, 255) for dark text on a
+    transparent PNG); None drops alpha, as the original did (transparent pixels keep their stored colour,
+    often black).
+    """
     if isinstance(image, np.ndarray):
-        arr = _array_to_rgb(image, source)
+        arr = _array_to_rgb(image, source, background)
     elif isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image)):
         pil = _open_pil(image, source)
-        if pil.mode in ("I;16", "I;16B", "I;16L", "I"):
-            # 16-bit grayscale: PIL's convert("RGB") clips at 255 (a white page); scale to 8 bits instead
-            arr = _array_to_rgb((np.asarray(pil, dtype=np.float64) / 257.0).clip(0, 255).astype(np.uint8), source)
-        else:
-            arr = np.asarray(pil.convert("RGB"))
+        try:
+            arr = _pil_to_rgb(pil, source, background)
+        except ImageError:
+            raise
+        except Exception as e:  # noqa: BLE001 -- an image mode PIL cannot convert, or a broken plugin
+            raise ImageError(source, f"cannot be converted to RGB (mode {pil.mode}: {type(e).__name__}: {e})") from e
     else:
         raise ImageError(
             source,

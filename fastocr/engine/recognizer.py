@@ -29,7 +29,14 @@ from .constraints import compile_constraint
 from .graphs import GraphCache
 from .loader import Loaded, load_line, loaded_chunks
 from .memory import BatchLimits
-from .options import DecodeOptions, check_count, check_not_single, precision_dtype, resolve_device
+from .options import (
+    DecodeOptions,
+    background_rgb,
+    check_count,
+    check_not_single,
+    precision_dtype,
+    resolve_device,
+)
 from .preprocess import ImageInput, PinnedCanvas, to_batch
 from .results import Recognition, failed, from_greedy, from_hypotheses
 from .vocabulary import DEFAULT_BONUS, Vocabulary
@@ -45,7 +52,7 @@ class Recognizer:
 
     def __init__(self, model: OCRModel, alphabet: Alphabet, device: str | torch.device | None = None, *,
                  precision: str = "fp32", channels_last: bool = True, encoder_batch: int | None = None,
-                 memory_budget_mb: float | None = None, cuda_graphs: bool = False):
+                 memory_budget_mb: float | None = None, cuda_graphs: bool = False, background=None):
         """
         Args:
             model, alphabet: what ``load`` / ``from_original`` read from files.
@@ -64,6 +71,9 @@ class Recognizer:
                 (``fastocr.engine.graphs``). CUDA only.
                 Opt-in: on an H200 the decoder runs 2.2-3.8x faster, end to end (host-bound) about 7% faster;
                 each new shape costs a capture.
+            background: the colour transparent pixels are laid over before reading ("white", "#ffffff",
+                (255, 255, 255)); None (default) drops alpha, as the original did, which leaves dark text on a
+                transparent background black on black.
         """
         if model.num_classes != alphabet.num_classes:
             raise FastOCRError(f"model has {model.num_classes} classes, alphabet gives {alphabet.num_classes}")
@@ -86,6 +96,7 @@ class Recognizer:
         if cuda_graphs and self.device.type != "cuda":
             raise OptionError(f"cuda_graphs needs a CUDA device, got {self.device}")
         self._graphs = GraphCache() if cuda_graphs else None
+        self.background = background_rgb(background)
         self._per_thread = threading.local()  # state a call writes to: one per calling thread
 
     @property
@@ -217,7 +228,7 @@ class Recognizer:
             chunks.close()
 
     def _load(self, image: ImageInput, index: int) -> Loaded:
-        return load_line(image, index, self.config)
+        return load_line(image, index, self.config, self.background)
 
     def warmup(self, batch_size: int = 8) -> None:
         """Runs one small batch so the first real call does not pay one-time costs (allocations, JIT, autotune)."""

@@ -180,3 +180,58 @@ def test_atomic_writes_get_the_usual_file_mode(tmp_path):
     (tmp_path / "shared").chmod(0o640)
     atomic_write_bytes(tmp_path / "shared", b"y")
     assert (tmp_path / "shared").stat().st_mode & 0o777 == 0o640 and (tmp_path / "shared").read_bytes() == b"y"
+
+
+def _crafted(tmp_path, config: dict, alphabet="abc", metadata=None, tensors=None):
+    """A few-KB file that claims whatever architecture it likes."""
+    import json
+
+    from safetensors.torch import save
+
+    meta = metadata if metadata is not None else {"format": "fastocr", "version": "1", "config": json.dumps(config),
+                                                  "alphabet": json.dumps(alphabet)}
+    path = tmp_path / "crafted.safetensors"
+    path.write_bytes(save(tensors or {"encoder.cnn.cnn.0.weight": torch.zeros(4, 3, 3, 3)}, metadata=meta))
+    return path
+
+
+@pytest.mark.parametrize(("config", "alphabet", "message"), [
+    ({"hidden_size": 100_000}, "abc", "hidden_size must be an int in 1..8192"),
+    ({"img_width": 10**9}, "abc", "img_width must be an int in 4..65536"),
+    ({"max_decode_len": 10**12}, "abc", "max_decode_len must be an int in 1..4096"),
+    ({"hidden_size": 2.5}, "abc", "hidden_size must be an int"),
+    ({}, ["a", "b"], "the alphabet must be a string"),
+    ({}, "x" * 200_001, "at most 100000 characters"),
+])
+def test_crafted_model_files_are_refused_from_their_metadata(tmp_path, config, alphabet, message):
+    with pytest.raises(ModelFileError, match=message):
+        load_model(_crafted(tmp_path, config, alphabet))
+
+
+def test_a_crafted_architecture_is_refused_before_anything_is_allocated(tmp_path, monkeypatch):
+    """hidden 8,192 is within bounds, but would allocate gigabytes: the shapes are checked on the meta device."""
+    import fastocr.checkpoint as checkpoint
+
+    built = []
+    real = checkpoint.OCRModel
+
+    def counting(config, num_classes, *args, **kwargs):
+        model = real(config, num_classes, *args, **kwargs)
+        built.append(next(model.parameters()).device.type)
+        return model
+
+    monkeypatch.setattr(checkpoint, "OCRModel", counting)
+    with pytest.raises(ModelFileError, match="does not match the architecture"):
+        load_model(_crafted(tmp_path, {"hidden_size": 8192}))
+    assert built == ["meta"]  # only the skeleton, never real weights
+
+
+@pytest.mark.parametrize("metadata", [["not", "a", "map"], {"format": 1}])
+def test_model_files_with_odd_metadata_are_model_file_errors(tmp_path, metadata):
+    import json
+
+    path = tmp_path / "odd.safetensors"
+    header = json.dumps({"__metadata__": metadata}).encode()
+    path.write_bytes(len(header).to_bytes(8, "little") + header)
+    with pytest.raises(ModelFileError, match="not a fastocr model file"):
+        load_model(path)

@@ -93,3 +93,90 @@ def test_hostile_items_do_not_disturb_the_batch(recognizer):
     results = recognizer.recognize(bomb_free, batch_size=2)
     assert [r.ok for r in results] == [True, False, False, True, True, True]
     assert results[0].text == results[3].text
+
+
+def _odd_images() -> dict:
+    """Inputs that broke a whole call before 0.2: a premultiplied-alpha image, a float TIFF, a PNG whose decoder
+    raises something other than OSError."""
+    float_tiff = _encode(Image.fromarray(np.linspace(0, 1, 32 * 120, dtype=np.float32).reshape(32, 120), "F"), "TIFF")
+    return {"La": Image.new("LA", (120, 32), (200, 255)).convert("La"), "float TIFF": float_tiff}
+
+
+def test_odd_modes_read_or_fail_alone(recognizer, monkeypatch):
+    for name, image in _odd_images().items():
+        assert load_rgb(image, name).shape == (32, 120, 3)
+    floats = load_rgb(_odd_images()["float TIFF"])
+    assert floats.min() == 0 and floats.max() == 255  # 0..1 floats scaled, not truncated to black
+
+    def broken_decoder(self):
+        import struct
+
+        raise struct.error("unpack requires a buffer of 4 bytes")
+
+    good = _encode(_text_like(), "PNG")
+    monkeypatch.setattr(Image.Image, "load", broken_decoder)  # as a fuzzed PNG's plugin does
+    with pytest.raises(ImageError, match="corrupt or truncated image .error: unpack"):
+        load_rgb(good, "<fuzzed>")
+    monkeypatch.undo()
+    results = recognizer.recognize([good, *_odd_images().values(), good], batch_size=2)
+    assert [r.ok for r in results] == [True, True, True, True]
+
+
+def test_an_unexpected_fault_in_one_input_costs_that_input_only(recognizer, monkeypatch):
+    good = _encode(_text_like(), "PNG")
+    real = pp.resize_line
+
+    def resize(rgb, *args):
+        if rgb.shape[1] == 77:
+            raise RuntimeError("a bug in a library the loader calls")
+        return real(rgb, *args)
+
+    import fastocr.engine.loader as loader
+
+    monkeypatch.setattr(loader, "resize_line", resize)
+    results = recognizer.recognize([good, np.zeros((32, 77, 3), np.uint8), good], on_error="report")
+    assert [r.ok for r in results] == [True, False, True]
+    assert "RuntimeError: a bug" in results[1].error
+
+
+def test_loading_leaves_the_warning_filters_alone(monkeypatch):
+    """Two loader threads interleaved so that a per-thread catch_warnings() would leak its "error" filter:
+    A enters, B enters, A leaves (restoring the filters from before A), B leaves (restoring A's, with A's filter)."""
+    import threading
+    import warnings
+
+    before = list(warnings.filters)
+    b_opened, a_done = threading.Event(), threading.Event()
+    real_open = Image.open
+
+    def open_in_order(fp, *args, **kwargs):
+        if threading.current_thread().name == "A":
+            assert b_opened.wait(10)
+        else:
+            b_opened.set()
+            assert a_done.wait(10)
+        return real_open(fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", open_in_order)
+    data = _encode(_text_like(), "PNG")
+    a = threading.Thread(target=lambda: (load_rgb(data), a_done.set()), name="A")
+    b = threading.Thread(target=lambda: load_rgb(data), name="B")
+    a.start(), b.start()
+    a.join(20), b.join(20)
+    assert warnings.filters == before
+
+
+def test_transparent_images_can_be_laid_over_white(recognizer):
+    arr = np.zeros((32, 120, 4), np.uint8)
+    arr[8:24, 10:110:7, 3] = 255  # black text, everything else transparent (and black)
+    png = _encode(Image.fromarray(arr, "RGBA"), "PNG")
+    assert load_rgb(png).max() == 0  # the original's convert("RGB"): black on black
+    white = load_rgb(png, background=(255, 255, 255))
+    assert white[0, 0].tolist() == [255, 255, 255] and white[8, 10].tolist() == [0, 0, 0]
+    assert (load_rgb(arr, background=(255, 255, 255)) == white).all()  # arrays too
+    from fastocr import OptionError, Recognizer
+
+    rec = Recognizer(recognizer.model, recognizer.alphabet, "cpu", background="white")
+    assert rec.background == (255, 255, 255)
+    with pytest.raises(OptionError, match="not a colour"):
+        Recognizer(recognizer.model, recognizer.alphabet, "cpu", background="whiteish")
