@@ -210,7 +210,9 @@ class ConstrainedStepRef:
 
     Tracks each row's position in a plain dict trie (built from the entries, not from ``TokenAutomaton``) by
     following ``parents`` and ``tokens`` as the decoder state does. A row that took a disallowed token (only
-    -inf rows do) is dead: everything is masked. Entries holding a token outside ``allowed`` are dropped.
+    -inf rows do) is dead: everything is masked. A position of an entry is a token id or a list of alternative
+    ids (one character's ids); positions keep their ``allowed`` ids, and an entry left with none somewhere is
+    dropped.
     """
 
     def __init__(self, step: StepFn, allowed=None, lexicon=None, eos: int = EOS_TOKEN):
@@ -219,11 +221,17 @@ class ConstrainedStepRef:
         self.root: dict = {}
         if lexicon is not None:
             for entry in lexicon:
-                if self.allowed is not None and not self.allowed.issuperset(entry):
+                positions = [[int(t) for t in ([item] if isinstance(item, int) else item)
+                              if self.allowed is None or int(t) in self.allowed] for item in entry]
+                if not all(positions):
                     continue
                 node = self.root
-                for tok in entry:
-                    node = node.setdefault(int(tok), {})
+                for ids in positions:  # the alternatives of one position share one child
+                    child = next((node[t] for t in ids if t in node), None)
+                    child = {} if child is None else child
+                    for t in ids:
+                        node[t] = child
+                    node = child
                 node[eos] = None  # EOS allowed here
         self.lexicon = lexicon is not None
         self.nodes: list = []

@@ -55,32 +55,56 @@ class TokenAutomaton:
         return cls._from_edges([{**{t: 0 for t in _check_ids(allowed, eos, "allowed")}, eos: -1}], eos)
 
     @classmethod
-    def lexicon(cls, entries: Iterable[Sequence[int]], allowed: Iterable[int] | None = None,
+    def lexicon(cls, entries: Iterable[Sequence[int | Iterable[int]]], allowed: Iterable[int] | None = None,
                 eos: int = EOS_TOKEN) -> TokenAutomaton:
         """Exactly the given token sequences (a trie); EOS is allowed only where a whole entry ends.
 
         Args:
-            entries: token id lists, without EOS. An empty entry allows EOS at the start.
-            allowed: when given, entries holding another token are dropped (charset and lexicon intersected).
+            entries: per entry, one item per position, without EOS: a token id, or the ids any of which may
+                stand there (a character an alphabet lists twice: every spelling is kept, as one path of the
+                trie, however many there are). An empty entry allows EOS at the start.
+            allowed: when given, each position keeps its allowed ids, and entries left with a position of none
+                are dropped (charset and lexicon intersected).
         """
         keep = None if allowed is None else set(_check_ids(allowed, eos, "allowed"))
         edges: list[dict[int, int]] = [{}]
+        sets: dict[int, tuple[int, ...]] = {}
         for entry in entries:
-            entry = _check_ids(entry, eos, "a lexicon entry")
-            if keep is not None and not keep.issuperset(entry):
+            choices = lexicon_positions(entry, eos, keep, sets)
+            if not all(choices):
                 continue
             state = 0
-            for tok in entry:
-                if tok not in edges[state]:
-                    edges[state][tok] = len(edges)
+            for ids in choices:
+                known = [edges[state][t] for t in ids if t in edges[state]]
+                if not known:
+                    known = [len(edges)]
                     edges.append({})
-                state = edges[state][tok]
+                for t in ids:
+                    edges[state][t] = known[0]  # the ids of one position share their next state
+                state = known[0]
             edges[state][eos] = -1
         return cls._from_edges(edges, eos)
 
     def to(self, device) -> TokenAutomaton:
         moved = (t.to(device) for t in (self.offsets, self.tokens, self.next))
         return TokenAutomaton(*moved, self.max_token)
+
+
+def lexicon_positions(entry: Sequence[int | Iterable[int]], eos: int, keep: set[int] | None,
+                      sets: dict[int, tuple[int, ...]]) -> list[list[int]]:
+    """A lexicon entry as the sorted ids allowed at each position (intersected with ``keep`` when given).
+
+    ``sets`` records each id's alternatives across entries: an id must come with the same alternatives
+    everywhere (all the ids of one character), or the trie's shared paths would admit mixed spellings."""
+    out = []
+    for item in entry:
+        ids = tuple(sorted(set(_check_ids([item] if isinstance(item, int) else item, eos, "a lexicon entry"))))
+        for t in ids:
+            if sets.setdefault(t, ids) != ids:
+                raise ValueError(f"token {t} stands with the alternatives {list(sets[t])} in one lexicon entry and "
+                                 f"{list(ids)} in another: give each id with the same alternatives everywhere")
+        out.append([t for t in ids if keep is None or t in keep])
+    return out
 
 
 def _check_ids(ids: Iterable[int], eos: int, what: str) -> list[int]:

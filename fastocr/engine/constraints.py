@@ -3,7 +3,6 @@ C++ beam search, or id lists for the reference search."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 
 from ..alphabet import Alphabet
@@ -28,17 +27,17 @@ def compile_constraint(alphabet: Alphabet, allowed_chars: str | None, lexicon: I
     if allowed_chars is not None:
         encode_checked(alphabet, allowed_chars, "allowed_chars")  # names the characters outside the alphabet
         allowed = sorted({i for c in allowed_chars for i in alphabet.ids(c)})
-    words = None if lexicon is None else [ids for w in lexicon for ids in spellings(alphabet, w)]
+    words = None if lexicon is None else [spelling(alphabet, w) for w in lexicon]
     if not extension_decoding():
         return allowed, words
     return TokenAutomaton.lexicon(words, allowed) if words is not None else TokenAutomaton.charset(allowed)
 
 
-def spellings(alphabet: Alphabet, word: str, most: int = 64) -> list[list[int]]:
-    """The id sequences that read as ``word``: one, or (a character the alphabet repeats) one per choice of
-    its ids, ``most`` at the most."""
+def spelling(alphabet: Alphabet, word: str) -> list[list[int]]:
+    """Every id sequence that reads as ``word``, as the ids each position may take (several for a character the
+    alphabet repeats: the original's "1" and "3" have two ids each, and the model may have learnt either)."""
     encode_checked(alphabet, word, "lexicon entry")
-    return [list(ids) for ids in itertools.islice(itertools.product(*map(alphabet.ids, word)), most)]
+    return [alphabet.ids(c) for c in word]
 
 
 def encode_checked(alphabet: Alphabet, text: str, what: str) -> list[int]:

@@ -252,6 +252,56 @@ def test_constrained_matches_masked_reference(case, images, k, vocab, n, alpha):
     assert any(h.finished for hyps in results for h in hyps)
 
 
+@pytest.mark.parametrize("allowed", [None, "half"])
+def test_alternative_ids_match_the_masked_reference(allowed):
+    """Positions that may take any id of a pair (a character an alphabet lists twice): the C++ trie and the
+    reference's agree, and every finished line spells an entry with one id of each position."""
+    vocab, max_len = 97, 7
+    pair = lambda t: sorted({t, t ^ 1} & set(range(2, vocab)))  # (2, 3), (4, 5), ...: consistent alternatives
+    entries = [[pair(t) for t in w] for w in random_words(vocab, 200, seed=5)]
+    constraints = {"lexicon": entries}
+    if allowed:
+        constraints["allowed"] = list(range(2, vocab, 2)) + list(range(3, 40, 2))
+    results = run_both(6, 5, vocab, seed=11, max_len=max_len, n=3, constraints=constraints, eos_boost=0.5)
+    keep = set(constraints.get("allowed", range(vocab)))
+    for h in (h for hyps in results for h in hyps if h.finished):
+        body = h.tokens[:-1]
+        assert any(len(e) == len(body) and all(t in ids and t in keep for t, ids in zip(body, e)) for e in entries)
+    assert any(h.finished for hyps in results for h in hyps)
+
+
+def test_a_lexicon_keeps_every_spelling_of_a_repeated_character():
+    """The original alphabet lists "1" and "3" twice; a model may have learnt either id, so all 2**7 spellings
+    of "1313131" stay (0.1 kept the first 64 in product order, losing the one of the last ids)."""
+    import itertools
+
+    from conftest import ALPHABET_5990
+
+    from fastocr.alphabet import Alphabet
+    from fastocr.engine.constraints import compile_constraint
+
+    alphabet = Alphabet.from_file(ALPHABET_5990)
+    assert len(alphabet.ids("1")) == len(alphabet.ids("3")) == 2
+    constraint = compile_constraint(alphabet, None, ["1313131"])  # what recognize(lexicon=...) decodes with
+    trie = constraint if isinstance(constraint, TokenAutomaton) else TokenAutomaton.lexicon(constraint[1])
+
+    def accepts(ids):
+        state = 0
+        for t in [*ids, EOS_TOKEN]:
+            lo, hi = trie.offsets[state].item(), trie.offsets[state + 1].item()
+            edges = dict(zip(trie.tokens[lo:hi].tolist(), trie.next[lo:hi].tolist()))
+            if t not in edges:
+                return False
+            state = edges[t]
+        return True
+
+    spellings = list(itertools.product(*(alphabet.ids(c) for c in "1313131")))
+    assert len(spellings) == 128 and all(accepts(s) for s in spellings)
+    assert not accepts([alphabet.ids("1")[0]] * 7)
+    with pytest.raises(ValueError, match="same alternatives everywhere"):
+        TokenAutomaton.lexicon([[[5, 6]], [[5]]])
+
+
 def line_logprob(vocab, seed, tokens):
     """log p(tokens) of image 0 under LowRankStep, decoding it alone."""
     step, total, prev = LowRankStep(1, vocab, seed, eos_boost=1.0), 0.0, SOS_TOKEN
