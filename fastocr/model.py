@@ -83,9 +83,13 @@ class _DecoderHeads(nn.Module):
     """The output heads of both decoders; each decoder defines ``advance`` (attention + GRU) and ``out``."""
 
     def forward(self, tokens: torch.Tensor, hidden: torch.Tensor, memory):
-        """Returns (log-probs [N, V], new hidden [1, N, H], attention weights [N, T])."""
+        """Returns (log-probs [N, V] in float32, new hidden [1, N, H], attention weights [N, T]).
+
+        The log-softmax runs in float32 whatever the model's dtype, as greedy's head does (``logits_argmax``):
+        beam search and constraints then compare the same scores greedy decoding sees, not bf16/fp16-rounded
+        ones that tie and drift."""
         h_new, attn_weights = self.advance(tokens, hidden, memory)
-        return F.log_softmax(self.out(h_new), dim=1), h_new.unsqueeze(0), attn_weights
+        return F.log_softmax(self.out(h_new).float(), dim=1), h_new.unsqueeze(0), attn_weights
 
     def greedy_step(self, tokens: torch.Tensor, hidden: torch.Tensor, memory):
         """Returns (best ids [N], their log-probs [N], new hidden [1, N, H]): greedy decoding's step, whose

@@ -143,3 +143,18 @@ def test_progress_counts_lines_bad_ones_included(recognizer, images, expected, c
         assert not results[-1].ok
         bar = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
         assert f"{len(images) + 1}/{len(images) + 1}" in bar and "line" in bar, bar
+
+
+def test_low_precision_beams_read_the_float32_log_probs_greedy_reads(recognizer, images):
+    """In bf16, beam search and constraints score with float32 log-softmax, as greedy's head does: beam 1 with a
+    charset (the beam path) gives greedy's texts and confidences, not values rounded to bf16."""
+    rec = fastocr.Recognizer(recognizer.model, recognizer.alphabet, "cpu", precision="bf16")
+    from fastocr.decode import AttnStep
+
+    enc = rec.model.encoder(torch.zeros(2, 3, 32, rec.config.img_width, dtype=torch.bfloat16))
+    logp = AttnStep(rec.model.decoder, enc)(torch.zeros(2, dtype=torch.long))
+    assert logp.dtype == torch.float32
+    greedy = rec.recognize(images)
+    beam = rec.recognize(images, allowed_chars="".join(sorted(set(rec.alphabet.chars))))
+    assert [r.text for r in beam] == [r.text for r in greedy]
+    assert [r.confidence for r in beam] == pytest.approx([r.confidence for r in greedy], rel=1e-6)
