@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from types import SimpleNamespace
 
 import torch
@@ -149,9 +150,40 @@ def extension_built() -> bool:
     return _ext.C is not None
 
 
-def extension_decoding() -> bool:
-    """True when beam search and constraints run in the C++ extension: it is built and not forced off."""
-    return _ext.C is not None and not force_reference()
+_WARNED: set[str] = set()  # the fallbacks already announced, each once per process
+
+
+def extension_unusable(device: torch.device | str | None = None) -> str | None:
+    """Why beam search and constraints cannot run in the compiled extension on ``device`` (None: they can).
+
+    On CUDA that needs ``fastocr._C_cuda`` built for this GPU's architecture: a CUDA torch on a machine where only
+    the CPU extension was built (no nvcc: the common cloud image), or a GPU newer or older than the build's
+    targets, falls back to the Python reference instead of failing at the first beam search."""
+    if force_reference():
+        return "FASTOCR_FORCE_REFERENCE=1"
+    if _ext.C is None:
+        return f"fastocr._C is not built ({_ext.C_ERROR})"
+    device = torch.device(device or "cpu")
+    if device.type != "cuda":
+        return None
+    if _ext.C_CUDA is None:
+        return f"fastocr._C_cuda is not built ({_ext.C_CUDA_ERROR}): rebuild with a CUDA toolkit, FASTOCR_CUDA=1"
+    capability = torch.cuda.get_device_capability(device)
+    archs = _ext.cuda_archs()
+    if archs and not _ext.runs_on(capability, archs):
+        return (f"fastocr._C_cuda was built for {';'.join(archs)}, not for this GPU (sm_{capability[0]}"
+                f"{capability[1]}): rebuild on this machine, or with TORCH_CUDA_ARCH_LIST naming it")
+    return None
+
+
+def extension_decoding(device: torch.device | str | None = None) -> bool:
+    """True when beam search and constraints on ``device`` run in the compiled extension; when they cannot, the
+    reason is warned once (``extension_unusable``) and the caller takes the Python reference."""
+    reason = extension_unusable(device)
+    if reason is not None and not force_reference() and reason not in _WARNED and _ext.C is not None:
+        _WARNED.add(reason)
+        warnings.warn(f"fastocr: beam search runs in Python on {device}: {reason}", RuntimeWarning, stacklevel=2)
+    return reason is None
 
 
 @contextlib.contextmanager
@@ -337,10 +369,19 @@ def backend_info() -> dict:
         "extension": _ext.C is not None,
         "extension_cuda": _ext.C_CUDA is not None,
     }
-    info["beam_search"] = "extension" if extension_decoding() else "reference"
+    for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
+        reason = extension_unusable(device)
+        info[f"beam_search_{device}"] = "extension" if reason is None else "reference"
+        if reason is not None:
+            info[f"beam_search_{device}_reason"] = reason
+    info["beam_search"] = info["beam_search_cuda" if torch.cuda.is_available() else "beam_search_cpu"]
     if _ext.C is None:
         info["extension_error"] = _ext.C_ERROR
     else:
         info.update({f"extension_{k}": v for k, v in _ext.C.build_info().items()})
+    if _ext.C_CUDA is not None:
+        info["extension_cuda_archs"] = _ext.cuda_archs()
+    elif _ext.C is not None:
+        info["extension_cuda_error"] = _ext.C_CUDA_ERROR
     info.update(kernel_info())  # decoder_kernels, decoder_kernels_reason, decoder_kernels_last
     return info

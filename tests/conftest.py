@@ -20,6 +20,9 @@ if not SHARED.exists():  # CI clones elsewhere: shared/ sits beside the checkout
 SEED = SHARED / "seed"
 ALPHABET_5990 = SEED / "char_std_5990.txt"
 TEST_IMAGES = sorted((SEED / "test_img").glob("*.jpg"))
+if not ALPHABET_5990.exists() or not TEST_IMAGES:  # without them, tests over TEST_IMAGES would pass on nothing
+    raise RuntimeError(f"the tests need the original project's seed files ({ALPHABET_5990}, {SEED / 'test_img'}/*.jpg): "
+                       "set FASTOCR_SHARED to the folder that holds seed/")
 
 
 def make_original_weights(seed=0, hidden=256, classes=5991, slots=71, hot_gain=100.0, ctx_gain=30.0, enc_gain=5.0,

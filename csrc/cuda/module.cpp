@@ -3,6 +3,10 @@
 // in fastocr._C), so it needs only Python.h, not pybind11 (as pytorch/extension-cpp extension_cpp/csrc/muladd.cpp).
 #include <Python.h>
 
+#ifndef FASTOCR_CUDA_ARCHS
+#define FASTOCR_CUDA_ARCHS ""
+#endif
+
 extern "C" {
 PyMODINIT_FUNC PyInit__C_cuda(void) {
   static struct PyModuleDef module_def = {
@@ -12,6 +16,13 @@ PyMODINIT_FUNC PyInit__C_cuda(void) {
       -1,                                                              // no per-interpreter state
       nullptr,                                                         // no methods
   };
-  return PyModule_Create(&module_def);
+  PyObject* m = PyModule_Create(&module_def);
+  // the architectures this object holds code for (setup.py passes TORCH_CUDA_ARCH_LIST), so that fastocr can
+  // fall back, with a warning, on a GPU it was not built for instead of failing with "no kernel image"
+  if (m != nullptr && PyModule_AddStringConstant(m, "cuda_archs", FASTOCR_CUDA_ARCHS) != 0) {
+    Py_DECREF(m);
+    return nullptr;
+  }
+  return m;
 }
 }

@@ -29,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", "-b", type=positive_int, default=64, help="images per batch (default 64)")
     p.add_argument("--beam-size", "-k", type=beam_width, default=1, help="beam width (default 1: greedy)")
     p.add_argument("--address", default=None, help="Ray cluster address, e.g. auto (default: a local Ray)")
+    p.add_argument("--chunk", type=positive_int, default=10_000,
+                   help="inputs per Ray job, each written before the next starts: an interrupted run keeps every "
+                        "finished chunk (default 10000)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     stats = ray_recognize(args.inputs, args.output, args.model, fmt=args.format, actors=args.actors,
                           batch_size=args.batch_size, beam_size=args.beam_size,
                           gpus_per_actor=args.gpus_per_actor, cpus_per_actor=args.cpus_per_actor,
-                          address=args.address)
+                          address=args.address, chunk=args.chunk)
     print(", ".join(f"{k}: {v}" for k, v in stats.items()))
     if stats["errors"]:
         print(f"fastocr ray-recognize: {stats['errors']} inputs failed (see the error column)", file=sys.stderr)

@@ -11,8 +11,9 @@ from ..ops import extension_decoding
 from .beam import TokenAutomaton
 
 
-def compile_constraint(alphabet: Alphabet, allowed_chars: str | None, lexicon: Iterable[str] | None):
-    """(allowed ids, lexicon id lists) for the reference, or a TokenAutomaton for the extension; None if free."""
+def compile_constraint(alphabet: Alphabet, allowed_chars: str | None, lexicon: Iterable[str] | None, device=None):
+    """(allowed ids, lexicon id lists) for the reference, or a TokenAutomaton for the extension on ``device``;
+    None if free."""
     if allowed_chars is None and lexicon is None:
         return None
     if allowed_chars is not None and (not isinstance(allowed_chars, str) or not allowed_chars):
@@ -28,7 +29,7 @@ def compile_constraint(alphabet: Alphabet, allowed_chars: str | None, lexicon: I
         encode_checked(alphabet, allowed_chars, "allowed_chars")  # names the characters outside the alphabet
         allowed = sorted({i for c in allowed_chars for i in alphabet.ids(c)})
     words = None if lexicon is None else [spelling(alphabet, w) for w in lexicon]
-    if not extension_decoding():
+    if not extension_decoding(device):
         return allowed, words
     return TokenAutomaton.lexicon(words, allowed) if words is not None else TokenAutomaton.charset(allowed)
 

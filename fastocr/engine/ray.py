@@ -3,7 +3,8 @@
 Ray Data reads the images (local paths, or any filesystem it reads: ``s3://``, ``gs://``, ...), runs one
 ``Recognizer`` per actor (one per GPU, or CPU actors), and writes one row per input (path, text, confidence,
 error) as Parquet or JSON Lines files into an output folder. A rerun skips the paths already written there,
-so an interrupted job finishes without duplicates. Ray is an optional extra: ``pip install fastocr[ray]``.
+so an interrupted job finishes without duplicates; inputs go in chunks, each written before the next
+starts. Ray is an optional extra: ``pip install fastocr[ray]``.
 """
 
 from __future__ import annotations
@@ -76,21 +77,30 @@ def _inputs(items: list[str]) -> list[str]:
     return sorted(out)
 
 
+def _key(path: str) -> str:
+    """How Ray Data names an input in its path column: a local path as given (absolute), a URI without its scheme
+    (``s3://bucket/x.png`` -> ``bucket/x.png``), so reruns recognise remote inputs they already wrote."""
+    return path.split("://", 1)[1] if "://" in path else path
+
+
 def ray_recognize(inputs: list[str], output: str, model: str | None = None, *, fmt: str = "parquet",
                   actors: int | None = None, batch_size: int = 64, beam_size: int = 1, gpus_per_actor: float = 0.0,
-                  cpus_per_actor: float = 1.0, address: str | None = None) -> dict:
+                  cpus_per_actor: float = 1.0, address: str | None = None, chunk: int = 10_000) -> dict:
     """Recognises ``inputs`` into ``output``; returns counts (inputs, skipped, written, errors, seconds).
 
     ``actors``: default as many as the cluster's CPUs (and GPUs, with ``gpus_per_actor``) hold while one CPU stays
-    free to read the images."""
+    free to read the images. ``chunk``: inputs per Ray job; each chunk's rows are written before the next starts,
+    so an interrupted run keeps what it finished and a rerun does the rest."""
     ray = _require_ray()
     if fmt not in ("parquet", "jsonl"):
         raise OptionError(f"fmt must be parquet or jsonl, got {fmt!r}")
+    if chunk < 1:
+        raise OptionError(f"chunk must be >= 1, got {chunk}")
     paths = _inputs(inputs)
     load_model(model or DEFAULT_MODEL)  # a bad model file fails here, not in every actor
     os.makedirs(output, exist_ok=True)
     done = done_paths(output, fmt)
-    todo = [p for p in paths if p not in done]
+    todo = [p for p in paths if _key(p) not in done]
     stats = {"inputs": len(paths), "skipped": len(paths) - len(todo), "written": 0, "errors": 0, "seconds": 0.0}
     if not todo:
         return stats
@@ -111,13 +121,15 @@ def ray_recognize(inputs: list[str], output: str, model: str | None = None, *, f
                           "CPU to read the images (the job would stall): use fewer actors or a smaller "
                           "--cpus-per-actor")
     t0 = time.time()
-    ds = ray.data.read_binary_files(todo, include_paths=True)
-    ds = ds.map_batches(
-        _RecognizeBatch, fn_constructor_args=(model, "cuda" if gpus_per_actor else "cpu", beam_size, batch_size),
-        batch_size=batch_size, concurrency=actors, num_gpus=gpus_per_actor, num_cpus=cpus_per_actor,
-    )
-    ds = ds.materialize()
-    (ds.write_parquet if fmt == "parquet" else ds.write_json)(output)
-    errors = sum(1 for e in ds.select_columns(["error"]).iter_rows() if e["error"])
-    stats.update(written=ds.count(), errors=errors, seconds=round(time.time() - t0, 2))
+    for start in range(0, len(todo), chunk):
+        ds = ray.data.read_binary_files(todo[start : start + chunk], include_paths=True)
+        ds = ds.map_batches(
+            _RecognizeBatch, fn_constructor_args=(model, "cuda" if gpus_per_actor else "cpu", beam_size, batch_size),
+            batch_size=batch_size, concurrency=actors, num_gpus=gpus_per_actor, num_cpus=cpus_per_actor,
+        )
+        ds = ds.materialize()  # one chunk's rows, counted once they are computed
+        (ds.write_parquet if fmt == "parquet" else ds.write_json)(output)
+        stats["written"] += ds.count()
+        stats["errors"] += sum(1 for e in ds.select_columns(["error"]).iter_rows() if e["error"])
+    stats["seconds"] = round(time.time() - t0, 2)
     return stats

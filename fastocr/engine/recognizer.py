@@ -242,7 +242,7 @@ class Recognizer:
         """Checks the decoding options once per call; raises OptionError (a ValueError) naming the bad one."""
         options = DecodeOptions.check(self.config.max_decode_len, beam_size, num_hypotheses, length_penalty,
                                       batch_size, max_len, on_error, vocabulary, vocabulary_bonus)
-        return dataclasses.replace(options, constraint=compile_constraint(self.alphabet, allowed_chars, lexicon))
+        return dataclasses.replace(options, constraint=compile_constraint(self.alphabet, allowed_chars, lexicon, self.device))
 
     def _recognize_loaded(self, loaded: list[Loaded], options: DecodeOptions,
                           bar: tqdm | None) -> list[Recognition]:
@@ -334,7 +334,7 @@ class Recognizer:
                 if self._graphs is not None:
                     out = self._graphs.decode(self.model.decoder, step.memory, options.max_len)
                 else:
-                    greedy = greedy_decode if ops.extension_decoding() else greedy_decode_ref
+                    greedy = greedy_decode_ref if ops.force_reference() else greedy_decode
                     out = greedy(step, B, options.max_len, device=self.device)
                 out = out.cpu()  # one host copy per batch, not a sync per line
             with record_function("fastocr.results"):
@@ -345,7 +345,7 @@ class Recognizer:
         with record_function("fastocr.decoder"):
             if isinstance(constraint, tuple):
                 hyps = beam_search_constrained_ref(*search, *constraint, device=self.device)
-            elif not ops.extension_decoding():
+            elif not ops.extension_decoding(self.device):
                 hyps = beam_search_ref(*search, device=self.device)
             else:
                 hyps = beam.beam_search(*search, lexicon=constraint, device=self.device)

@@ -77,3 +77,20 @@ def test_bad_inputs_and_models_fail_before_ray_starts(tmp_path, model_file):
     with pytest.raises(ModelFileError, match="not found"):
         ray_recognize([str(tmp_path / "a.png")], str(tmp_path / "out"), str(tmp_path / "nope.safetensors"))
     assert not (tmp_path / "out").exists()
+
+
+def test_an_interrupted_run_keeps_its_finished_chunks_and_uris_resume(tmp_path, model_file, local_ray):
+    """Chunk 1 (100 local files) is written before chunk 2 (a URI that cannot be read) fails the job; a rerun
+    skips them. Inputs given as URIs (file://...) are recognised as done too: Ray names them without the scheme."""
+    images, out = tmp_path / "images", tmp_path / "out"
+    images.mkdir()
+    _write_images(images, 0, 100)
+    with pytest.raises(Exception):  # noqa: B017 -- whatever Ray raises for the unreadable chunk
+        ray_recognize([str(images), f"file://{tmp_path}/gone.png"], str(out), str(model_file), actors=2,
+                      batch_size=32, chunk=100)
+    assert len(done_paths(str(out), "parquet")) == 100
+    again = ray_recognize([str(images)], str(out), str(model_file), actors=2, batch_size=32)
+    assert (again["skipped"], again["written"]) == (100, 0)
+    uris = [f"file://{p}" for p in sorted(images.glob("*.png"))]
+    by_uri = ray_recognize(uris, str(out), str(model_file), actors=2, batch_size=32)
+    assert (by_uri["skipped"], by_uri["written"]) == (100, 0)

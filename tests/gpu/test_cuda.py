@@ -107,6 +107,24 @@ def test_recognizer_on_cuda_matches_cpu(original_files, beam_size):
         assert math.isclose(g.confidence, r.confidence, rel_tol=1e-4), (g.confidence, r.confidence)
 
 
+def test_default_tf32_convolutions_read_as_cpu_does(original_files, monkeypatch):
+    """The default CUDA fp32 path: cuDNN's TF32 convolutions and RNNs (the other tests turn TF32 off to check
+    fastocr's own code exactly). Lines the CPU reads with confidence >= 0.8 read the same; confidences within
+    TF32's ~1e-3 per layer, 2% over the whole line."""
+    import fastocr
+
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)  # torch's default
+    cpu = fastocr.Recognizer.from_original(*original_files, device="cpu")
+    gpu = fastocr.Recognizer.from_original(*original_files, device="cuda")
+    images = list(TEST_IMAGES) * 4
+    ref, got = cpu.recognize(images, batch_size=16), gpu.recognize(images, batch_size=16)
+    sure = [i for i, r in enumerate(ref) if r.confidence >= 0.8]
+    assert sure, "the fixture reads no line confidently"
+    assert [got[i].text for i in sure] == [ref[i].text for i in sure]
+    for i in sure:
+        assert math.isclose(got[i].confidence, ref[i].confidence, rel_tol=2e-2), (got[i].confidence, ref[i].confidence)
+
+
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
 def test_low_precision_recognizer_on_cuda(original_files, precision):
     import fastocr

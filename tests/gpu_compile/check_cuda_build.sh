@@ -28,16 +28,21 @@ echo "== built in $(( $(date +%s) - start )) s"
 "$python" - <<'PY'
 import glob
 import importlib.util
+import os
 
 import torch
 
+modules = {}
 for name in ("_C", "_C_cuda"):  # _C first: it defines the schema the CUDA kernel registers into
     (path,) = glob.glob(f"fastocr/{name}.*.so")
     spec = importlib.util.spec_from_file_location(f"fastocr.{name}", path)
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    modules[name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(modules[name])
+archs = modules["_C_cuda"].cuda_archs  # what fastocr reads to fall back on a GPU it was not built for
+assert archs == os.environ["TORCH_CUDA_ARCH_LIST"], archs
 op = torch.ops.fastocr.beam_step.default
 assert torch._C._dispatch_has_kernel_for_dispatch_key(op.name(), "CUDA"), "no CUDA kernel registered for beam_step"
 assert torch._C._dispatch_has_kernel_for_dispatch_key(op.name(), "CPU"), "no CPU kernel registered for beam_step"
-print("ok: fastocr._C and fastocr._C_cuda import; beam_step has CPU and CUDA kernels;",
+print(f"ok: fastocr._C and fastocr._C_cuda ({archs}) import; beam_step has CPU and CUDA kernels;",
       "cuda available:", torch.cuda.is_available())
 PY
