@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,13 +45,15 @@ def recognize_batch(
     return rec.recognize(images, **kwargs)
 
 
-_CACHE: dict[tuple[str, str], tuple[int | None, Recognizer]] = {}
+CACHE_SIZE = 4  # models kept loaded, the most recently used: a long-lived process cycling through files stays bounded
+_CACHE: OrderedDict[tuple[str, str], tuple[int | None, Recognizer]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
 def cached_recognizer(path, device) -> Recognizer:
     """Loads each (model file, device) once per process, so repeated recognize_batch calls stay cheap; a file
-    rewritten since is loaded again and replaces its old model."""
+    rewritten since is loaded again and replaces its old model; the least recently used of more than
+    ``CACHE_SIZE`` is dropped."""
     path = Path(path) if path is not None else DEFAULT_MODEL
     key = (os.fspath(path.resolve()), str(resolve_device(device)))
     mtime = path.stat().st_mtime_ns if path.exists() else None
@@ -58,4 +61,7 @@ def cached_recognizer(path, device) -> Recognizer:
         cached = _CACHE.get(key)
         if cached is None or cached[0] != mtime:
             _CACHE[key] = (mtime, Recognizer.load(path if path != DEFAULT_MODEL else None, device))
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
         return _CACHE[key][1]

@@ -166,7 +166,12 @@ class PinnedCanvas:
     """A reusable page-locked host canvas for ``to_batch``'s uploads to a GPU. A fresh canvas per batch costs
     its page faults (about 20 ms for 1,024 lines on a lent H200's host) and a synchronous copy; this one is
     allocated once (grown when needed) and copied asynchronously. Before it is refilled, the previous upload
-    is waited for (a CUDA event). ``pin=False`` (no CUDA) keeps the same bookkeeping in plain memory."""
+    is waited for (a CUDA event). ``pin=False`` (no CUDA) keeps the same bookkeeping in plain memory.
+
+    A canvas above ``MAX_KEPT`` bytes is used once and not kept (a plain buffer, copied synchronously), so a
+    long-lived process holds at most that much per thread, however large one call's batch was."""
+
+    MAX_KEPT = 256 * 2**20  # 1,024 lines of 32 x 2,048 px are 200 MiB
 
     def __init__(self, pin: bool | None = None):
         self.pin = torch.cuda.is_available() if pin is None else pin
@@ -181,12 +186,14 @@ class PinnedCanvas:
                 self._uploaded.synchronize()
             self._uploaded = None
         size = int(np.prod(shape))
+        if size > self.MAX_KEPT:
+            return torch.empty(shape, dtype=torch.uint8)
         if self._buffer is None or self._buffer.numel() < size:
             self._buffer = torch.empty(size, dtype=torch.uint8, pin_memory=self.pin)
         return self._buffer[:size].view(shape)
 
     def upload(self, canvas: torch.Tensor, device) -> torch.Tensor:
-        if not (self.pin and torch.device(device).type == "cuda"):
+        if not (self.pin and torch.device(device).type == "cuda" and canvas.is_pinned()):
             return canvas.to(device, copy=True)  # the buffer is reused: never hand out a view of it
         x = canvas.to(device, non_blocking=True)
         self._uploaded = torch.cuda.Event()

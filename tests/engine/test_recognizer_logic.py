@@ -111,3 +111,29 @@ def test_recognize_batch_reloads_a_rewritten_model_file_in_place(tmp_path):
     assert fastocr.recognize_batch([LINE], model=path, device="cpu")[0].text == "bbbbbb"
     assert fastocr.recognize_batch([LINE], model=path)[0].text == "bbbbbb"  # None is cpu here: the same entry
     assert sum(str(tmp_path) in key[0] for key in _CACHE) == (1 if not torch.cuda.is_available() else 2)
+
+
+def test_the_model_cache_keeps_the_most_recently_used_only(tmp_path):
+    """A long-lived process that reads with many model files keeps CACHE_SIZE of them loaded, not all."""
+    from fastocr.engine import cache
+
+    paths = [tmp_path / f"m{i}.safetensors" for i in range(cache.CACHE_SIZE + 2)]
+    for p in paths:
+        _tiny("abc", 2).save(p)
+        fastocr.recognize_batch([LINE], model=p, device="cpu")
+    kept = [key[0] for key in cache._CACHE if str(tmp_path) in key[0]]
+    assert kept == [str(p.resolve()) for p in paths[-cache.CACHE_SIZE :]]
+    fastocr.recognize_batch([LINE], model=paths[-cache.CACHE_SIZE], device="cpu")  # used again: now the newest
+    assert next(reversed(cache._CACHE))[0] == str(paths[-cache.CACHE_SIZE].resolve())
+
+
+def test_a_huge_upload_canvas_is_not_kept(monkeypatch):
+    from fastocr.engine.preprocess import PinnedCanvas
+
+    canvas = PinnedCanvas(pin=False)
+    monkeypatch.setattr(PinnedCanvas, "MAX_KEPT", 1000)
+    small = canvas.take((2, 10, 10, 3))
+    assert canvas._buffer is not None and canvas._buffer.numel() == 600
+    big = canvas.take((4, 10, 10, 3))  # 1,200 bytes: used once, not kept
+    assert big.shape == (4, 10, 10, 3) and canvas._buffer.numel() == 600
+    assert small.shape == (2, 10, 10, 3)
