@@ -30,7 +30,7 @@ ASCII_CHARSET = "".join(c for c in string.printable if c == " " or not c.isspace
 #: System font roots; a module constant so that tests and embedders can override it.
 SYSTEM_FONT_DIRS: tuple[Path, ...] = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 
-_FONT_SUFFIXES = {".ttf", ".otf", ".ttc"}
+_FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".woff", ".woff2"}  # FreeType reads WOFF/WOFF2 too (shared/fonts ships WOFF2)
 # Math fonts have huge line metrics and would give odd crops; hairline strokes vanish at 32 px.
 _SKIP_FONTS = ("math", "hairline", "thin")
 # (file-name patterns for system dirs, probe characters, Debian packages)
