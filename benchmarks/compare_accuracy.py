@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from fastocr import Recognizer, __version__
@@ -83,6 +85,14 @@ def available(engine: str) -> str | None:
     if engine == "tesseract" and shutil.which("tesseract") is None:
         return "apt-get install tesseract-ocr"
     return None if engine in ENGINES else f"unknown engine (known: {', '.join(ENGINES)})"
+
+
+def _machine() -> str:
+    """The CPU model and core count (from /proc/cpuinfo where there is one)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+             if line.startswith("model name")] if cpuinfo.exists() else []
+    return f"{names[0] if names else platform.machine()}, {os.cpu_count()} cores"
 
 
 def markdown(rows: list[dict], engines: list[str], provenance: str) -> str:
@@ -146,7 +156,7 @@ def main() -> int:
         print(f"{name}: " + ", ".join(f"{e} {row[e]['exact_alnum_ci']:.3f}" for e in engines), file=sys.stderr)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=Path(__file__).parent).stdout.strip() or "?"
-    provenance = (f"{platform.processor() or platform.machine()}, fastocr {__version__} at {commit} (model "
+    provenance = (f"{_machine()}, torch {torch.__version__}, fastocr {__version__} at {commit} (model "
                   f"{args.model or 'bundled'}, beam {args.beam_size}), {time.strftime('%Y-%m-%d')}, "
                   f"`python benchmarks/compare_accuracy.py {' '.join(sys.argv[1:])}`")
     table = markdown(rows, engines, provenance)
