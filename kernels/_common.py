@@ -1,4 +1,5 @@
-"""Block-size choices and small jit helpers shared by the decoder-step kernels.
+"""Block-size choices, small jit helpers and the attention kernels' shared online-softmax core (``attn_slot``,
+``attn_additive``), for the decoder-step kernels.
 
 Only torch and triton are imported here (and by the kernel modules), so the AOT compile check can load
 ``kernels/*.py`` by file path in a CUDA venv that lacks the rest of fastocr's dependencies.

@@ -48,10 +48,9 @@ def _attn_additive_kernel(
         s = tl.sum(tanh(k + q[None, :]) * v[None, :], axis=1)
         s = tl.where(t_mask, s, -float("inf"))
         tl.store(scores_row + t, s, mask=t_mask)
-        m, row_sum, acc = online_softmax_chunk(s, t, t_mask, values_row, stride_vt, h, h_mask,
-                                                m, row_sum, acc)
-    finish_attention(scores_row, weights_ptr + n * T, ctx_ptr + n * stride_cn, h, h_mask, m, row_sum, acc, length, T,
-            BLOCK_T)
+        m, row_sum, acc = online_softmax_chunk(s, t, t_mask, values_row, stride_vt, h, h_mask, m, row_sum, acc)
+    finish_attention(scores_row, weights_ptr + n * T, ctx_ptr + n * stride_cn, h, h_mask, m, row_sum, acc,
+                     length, T, BLOCK_T)
 
 
 def attn_additive_triton(keys: torch.Tensor, query: torch.Tensor, v: torch.Tensor, values: torch.Tensor,

@@ -51,10 +51,9 @@ def _attn_slot_kernel(
         s += tl.load(b_ptr + t, mask=t_mask, other=0.0).to(tl.float32)
         s = tl.where(t_mask, s, -float("inf"))
         tl.store(scores_row + t, s, mask=t_mask)
-        m, row_sum, acc = online_softmax_chunk(s, t, t_mask, values_row, stride_vt, h, h_mask,
-                                                m, row_sum, acc)
-    finish_attention(scores_row, weights_ptr + n * T, ctx_ptr + n * stride_cn, h, h_mask, m, row_sum, acc, T, T,
-            BLOCK_T)
+        m, row_sum, acc = online_softmax_chunk(s, t, t_mask, values_row, stride_vt, h, h_mask, m, row_sum, acc)
+    finish_attention(scores_row, weights_ptr + n * T, ctx_ptr + n * stride_cn, h, h_mask, m, row_sum, acc,
+                     T, T, BLOCK_T)
 
 
 def attn_slot_triton(embedded: torch.Tensor, hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
