@@ -99,13 +99,14 @@ def extensions():
         os.environ.setdefault("TORCH_CUDA_ARCH_LIST", _default_cuda_archs(_nvcc_version()))
         print(f"fastocr: CUDA extension for TORCH_CUDA_ARCH_LIST={os.environ['TORCH_CUDA_ARCH_LIST']}")
         nvcc = ["-O0", "-g", "-G"] if debug else ["-O3", "--use_fast_math"]
-        archs = f'-DFASTOCR_CUDA_ARCHS="{os.environ["TORCH_CUDA_ARCH_LIST"]}"'  # the module reports them
+        # the module reports them; shell-safe spelling ("8.0;9.0+PTX" -> 8.0_9.0+PTX), stringified in C++
+        archs = "-DFASTOCR_CUDA_ARCHS=" + re.sub(r"[;\s]+", "_", os.environ["TORCH_CUDA_ARCH_LIST"].strip())
         exts.append(
             cpp_extension.CUDAExtension(
                 "fastocr._C_cuda",
                 cuda_sources,
                 include_dirs=include,
-                extra_compile_args={"cxx": cxx + [archs], "nvcc": nvcc + [archs]},
+                extra_compile_args={"cxx": cxx + [archs], "nvcc": nvcc},
             )
         )
     return exts

@@ -51,7 +51,7 @@ C, C_ERROR, C_CUDA, C_CUDA_ERROR = _load()
 def cuda_archs() -> list[str]:
     """The GPU architectures ``fastocr._C_cuda`` holds code for ("8.0", "9.0+PTX", ...); [] without it."""
     archs = getattr(C_CUDA, "cuda_archs", "") if C_CUDA is not None else ""
-    return [a for a in re.split(r"[;\s]+", archs) if a]
+    return [a for a in re.split(r"[;_\s]+", archs) if a]  # stored as 8.0_9.0+PTX (setup.py)
 
 
 def runs_on(capability: tuple[int, int], archs: list[str]) -> bool:
