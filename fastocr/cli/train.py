@@ -72,6 +72,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast on CUDA and on CPUs with native bf16 (default: on)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/latest.pt if it exists")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="stop once this much time is spent, writing OUT/latest.pt at that step (a GPU lease's end); "
+                        "--resume continues (default: none)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -45,3 +45,4 @@ class TrainOptions:
     device: str | None = None
     amp: bool = True  # bf16 autocast where it is fast
     resume: bool = False  # continue from OUT/latest.pt if it exists
+    time_limit: float | None = None  # seconds: stop cleanly (latest.pt written) once spent, as a GPU lease ends

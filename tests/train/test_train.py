@@ -303,3 +303,27 @@ def test_learning_rate_decays_from_the_given_step_and_survives_a_resume(tmp_path
         _args(tmp_path, "--steps", "4", "--decay-from", "1", "--lr", "1e-3"), 3))
     with pytest.raises(FastOCRError, match="--decay-from"):
         train(_args(tmp_path, "--steps", "4", "--decay-from", "4"))
+
+
+def test_a_time_limit_stops_cleanly_and_resume_continues(tmp_path, monkeypatch, capsys):
+    """--time-limit (a lease's end): the run stops at the step the time runs out, writes latest.pt there, and
+    --resume goes on. An injected clock moves 5 s per reading: 4 readings a step, so 25 s end step 2."""
+    import time
+
+    import torch as th
+
+    from fastocr.train import loop
+
+    now = [0.0]
+
+    def clock():
+        now[0] += 5.0
+        return now[0]
+
+    monkeypatch.setattr(loop, "_clock", clock)
+    train(_args(tmp_path, "--steps", "50", "--ckpt-every", "100", "--eval-every", "100", "--time-limit", "25"))
+    assert "stopped at step 2: --time-limit 25 s reached" in capsys.readouterr().out
+    assert th.load(tmp_path / "latest.pt", weights_only=True)["step"] == 2
+    monkeypatch.setattr(loop, "_clock", time.perf_counter)
+    train(_args(tmp_path, "--steps", "5", "--ckpt-every", "100", "--eval-every", "100", "--resume"))
+    assert th.load(tmp_path / "latest.pt", weights_only=True)["step"] == 5
