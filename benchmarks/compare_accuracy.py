@@ -8,8 +8,11 @@ left out with a note: PP-OCRv4 mobile comes with ``pip install rapidocr-onnxrunt
 Runtime, the text crops given as they are), Tesseract with ``apt-get install tesseract-ocr`` (``--psm 7``, one
 line per image, English).
 
+Engines ``fastocr-onnx`` and ``fastocr-int8`` read the same lines with ONNX Runtime from an exported folder
+(``--onnx FOLDER``, made by ``fastocr export --onnx FOLDER --int8``): fp32 and the int8 encoder.
+
 Run: python benchmarks/compare_accuracy.py [--model M.safetensors] [--list receipts=lists/sroie_val.tsv]
-     [--limit N] [--out benchmarks/results/accuracy] [--engines fastocr,ppocr,tesseract]
+     [--limit N] [--out benchmarks/results/accuracy] [--engines fastocr,ppocr,tesseract] [--onnx FOLDER]
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from fastocr.train.data import read_label_list
 from fastocr.train.metrics import score
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-ENGINES = ("fastocr", "ppocr", "tesseract")
+ENGINES = ("fastocr", "fastocr-onnx", "fastocr-int8", "ppocr", "tesseract")
 
 
 def dev_scene_sets(root: Path) -> dict[str, list[tuple[str, str]]]:
@@ -44,8 +47,8 @@ def dev_scene_sets(root: Path) -> dict[str, list[tuple[str, str]]]:
     return sets
 
 
-def read_fastocr(paths: list[str], model: str | None, beam: int) -> list[str]:
-    rec = Recognizer.load(model, device="cpu")
+def read_fastocr(paths: list[str], model: str | None, beam: int, precision: str = "fp32") -> list[str]:
+    rec = Recognizer.load(model, device="cpu", precision=precision)
     return [r.text for r in rec.recognize(paths, beam_size=beam, progress=sys.stderr.isatty())]
 
 
@@ -75,8 +78,10 @@ def read_tesseract(paths: list[str], workers: int = 2) -> list[str]:
         return list(tqdm(pool.map(one, paths), total=len(paths), desc="tesseract", disable=not sys.stderr.isatty()))
 
 
-def available(engine: str) -> str | None:
+def available(engine: str, onnx_folder: str | None) -> str | None:
     """Why ``engine`` cannot run here, or None."""
+    if engine.startswith("fastocr-") and not onnx_folder:
+        return "give --onnx FOLDER (made by `fastocr export --onnx FOLDER --int8`)"
     if engine == "ppocr":
         try:
             import rapidocr_onnxruntime  # noqa: F401
@@ -129,6 +134,7 @@ def main() -> int:
     p.add_argument("--limit", type=int, default=0, help="the first N lines of each set only (default: all)")
     p.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated, of {', '.join(ENGINES)}")
     p.add_argument("--out", type=Path, help="write OUT.md, OUT.json and OUT.png")
+    p.add_argument("--onnx", metavar="FOLDER", help="an exported folder, for the fastocr-onnx/-int8 engines")
     args = p.parse_args()
     sets = dev_scene_sets(args.dev_scene) if args.dev_scene.exists() else {}
     for item in args.list:
@@ -137,7 +143,7 @@ def main() -> int:
     sets = {name: items[: args.limit or None] for name, items in sets.items()}
     engines = []
     for engine in args.engines.split(","):
-        why = available(engine)
+        why = available(engine, args.onnx)
         if why:
             print(f"{engine} left out: {why}", file=sys.stderr)
         else:
@@ -149,6 +155,8 @@ def main() -> int:
         for engine in engines:
             t0 = time.perf_counter()
             preds = {"fastocr": lambda: read_fastocr(paths, args.model, args.beam_size),
+                     "fastocr-onnx": lambda: read_fastocr(paths, args.onnx, args.beam_size),
+                     "fastocr-int8": lambda: read_fastocr(paths, args.onnx, args.beam_size, "int8"),
                      "ppocr": lambda: read_ppocr(paths), "tesseract": lambda: read_tesseract(paths)}[engine]()
             seconds[engine] += time.perf_counter() - t0
             row[engine] = {k: score(preds, labels)[k] for k in ("exact", "exact_alnum_ci", "cer")}

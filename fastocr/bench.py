@@ -116,6 +116,8 @@ def end_to_end_workload(provider: str, recognizer, images: list, beam: int = 1,
     if provider == "original" and beam != 1:
         raise Unavailable("the original loop decodes greedily only")
     rec, cfg = recognizer, recognizer.config
+    if provider == "original" and rec.model is None:
+        raise Unavailable("the original loop runs the torch model; an exported folder holds only its graphs")
     # the original loop runs the float32 model on NCHW images, whatever this recognizer's precision
     orig_model = rec.model if rec.dtype == torch.float32 else copy.deepcopy(rec.model).float()
 

@@ -223,5 +223,9 @@ class OCRModel(nn.Module):
         return self.decoder.decoder.output_size
 
     def encoder_lengths(self, widths: torch.Tensor, total: int) -> torch.Tensor:
-        """Encoder columns that see each line's pixels: floor(w / 4) + 1 of the batch's ``total``."""
-        return (widths // 4 + 1).clamp(max=total)
+        return encoder_lengths(widths, total)
+
+
+def encoder_lengths(widths: torch.Tensor, total: int) -> torch.Tensor:
+    """Encoder columns that see each line's pixels: floor(w / 4) + 1 of the batch's ``total``."""
+    return (widths // 4 + 1).clamp(max=total)

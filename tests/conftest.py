@@ -108,3 +108,37 @@ def generated_images(tmp_path_factory):
         random_line_image(rng, h, w).save(p)
         paths.append(p)
     return paths
+
+
+# -- models for the ONNX tests (tests/onnx): both attention variants, exported -----------------------------------
+
+
+@pytest.fixture(scope="session")
+def additive_recognizer():
+    """A variable-width model (additive attention, the bundled model's kind) with random weights."""
+    from fastocr import Alphabet, ModelConfig, Recognizer
+    from fastocr.model import OCRModel
+    from fastocr.train.synth import ASCII_CHARSET
+
+    torch.manual_seed(0)
+    config = ModelConfig(attention="additive", img_width=1600, max_decode_len=40)
+    model = OCRModel(config, len(ASCII_CHARSET) + 2)
+    calibrate_batchnorm(model.encoder)
+    with torch.no_grad():  # decisive outputs and lines of varied lengths, as in tests/engine/test_variable_width.py
+        model.decoder.decoder.out.weight.mul_(40.0)
+        model.decoder.decoder.attn_combine.weight[:, 256:].mul_(20.0)
+        model.decoder.decoder.out.bias[1] += 3.0
+    return Recognizer(model, Alphabet(ASCII_CHARSET), device="cpu")
+
+
+@pytest.fixture(scope="session", params=["slot", "additive"])
+def torch_recognizer(request, recognizer, additive_recognizer):
+    """Both attention variants: the original's (slot) and the bundled model's (additive)."""
+    return recognizer if request.param == "slot" else additive_recognizer
+
+
+@pytest.fixture(scope="session")
+def exported(torch_recognizer, tmp_path_factory):
+    """(torch recognizer, its exported folder)."""
+    out = torch_recognizer.export_onnx(tmp_path_factory.mktemp("onnx") / "model")
+    return torch_recognizer, out

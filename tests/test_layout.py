@@ -18,6 +18,7 @@ LAYERS = [
     ["fastocr.kernels", "fastocr.ops"],
     ["fastocr.model"],
     ["fastocr.checkpoint"],
+    ["fastocr.onnx"],
     ["fastocr.engine"],
     ["fastocr.train", "fastocr.bench"],
     ["fastocr.cli"],

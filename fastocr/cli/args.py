@@ -79,13 +79,19 @@ def options_from(cls, args: argparse.Namespace):
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model (default: the bundled model)")
-    g.add_argument("--model", "-m", help="a fastocr model file (.safetensors), e.g. made by `fastocr convert`")
+    g.add_argument("--model", "-m", help="a fastocr model file (.safetensors), e.g. made by `fastocr convert`, or a "
+                   "folder made by `fastocr export --onnx` (read with ONNX Runtime)")
     g.add_argument("--encoder", help="the original project's encoder.pth (with --decoder and --alphabet)")
     g.add_argument("--decoder", help="the original project's decoder.pth")
     g.add_argument("--alphabet", help="the original alphabet file, one character per line (char_std_5990.txt)")
-    g.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
+    g.add_argument("--backend", choices=["torch", "onnxruntime"], default=None,
+                   help="torch (default for model files), or onnxruntime: the same decoding on ONNX Runtime's CPU "
+                        "kernels (default for exported folders; a model file is exported in memory first); needs "
+                        "pip install 'fastocr[onnx]'")
+    g.add_argument("--precision", choices=["fp32", "bf16", "fp16", "int8"], default="fp32",
                    help="fp32: results as the original's (default); bf16: ~2x faster encoder on CUDA and CPUs with "
-                        "native bf16, rare differences in close calls; fp16: CUDA only")
+                        "native bf16, rare differences in close calls; fp16: CUDA only; int8: onnxruntime with an "
+                        "exported folder made with --int8 (about 1.5x faster on CPU)")
     g.add_argument("--background", metavar="COLOUR", default=None,
                    help="lay transparent images over this colour before reading (e.g. white: dark text on a "
                         "transparent PNG); default: alpha dropped, as the original did")
@@ -96,7 +102,7 @@ def load_recognizer(args: argparse.Namespace):
     from ..engine import Recognizer
 
     options = {"precision": getattr(args, "precision", "fp32"), "cuda_graphs": getattr(args, "cuda_graphs", False),
-               "background": getattr(args, "background", None)}
+               "background": getattr(args, "background", None), "backend": getattr(args, "backend", None)}
     originals = [args.encoder, args.decoder, args.alphabet]
     if any(originals):
         if not all(originals):

@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     rec, random_weights = _recognizer(args)
     device = rec.device
     images = _bench_images(args, rec, random_weights) if "end-to-end" in args.suites else []
-    dec_model = (decoder_model(rec.model.num_classes, rec.config.replace(max_decode_len=args.steps), device)
+    dec_model = (decoder_model(rec.alphabet.num_classes, rec.config.replace(max_decode_len=args.steps), device)
                  if "decoder" in args.suites else None)
     results, original_texts = [], None
     for suite, provider, beam, batch in tqdm(_case_list(args), desc="bench", unit="case"):
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         if suite == "decoder":
             params["steps"] = args.steps
             # the encoder columns attended to: a variable-width model's widest canvas (real lines use fewer)
-            group = (f"decoder, {args.steps} steps, {rec.model.num_classes} classes, "
+            group = (f"decoder, {args.steps} steps, {rec.alphabet.num_classes} classes, "
                      f"{rec.config.num_slots} encoder columns")
         else:
             group = f"end to end, {len(images)} lines, {rec.config.attention} attention"

@@ -54,11 +54,39 @@ def resolve_device(device) -> torch.device:
 
 
 def precision_dtype(precision: str, device: torch.device) -> torch.dtype:
+    if precision == "int8":
+        raise OptionError("precision='int8' runs on backend='onnxruntime' with an exported folder made with "
+                          "`fastocr export --onnx FOLDER --int8` (Recognizer.load(FOLDER, precision='int8'))")
     if precision not in PRECISIONS:
         raise OptionError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "fp16" and device.type != "cuda":
         raise OptionError("precision='fp16' needs a CUDA device (CPUs run fp16 convolutions slowly); use 'bf16'")
     return PRECISIONS[precision]
+
+
+BACKENDS = ("torch", "onnxruntime")
+ORT_PRECISIONS = ("fp32", "int8")
+
+
+def check_backend(backend: str, device, precision: str, cuda_graphs: bool) -> torch.device:
+    """The device of an ``onnxruntime`` backend (its CPU execution provider), checked with its options; the
+    ``torch`` backend's device comes from ``resolve_device``."""
+    if backend not in BACKENDS:
+        raise OptionError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    try:
+        kind = torch.device(device).type if device is not None else "cpu"
+    except (RuntimeError, TypeError):
+        kind = "cpu"  # not a device name: resolve_device says so
+    if kind != "cpu":
+        raise OptionError(f"backend='onnxruntime' runs on the CPU, got device {device!r}; backend='torch' runs "
+                          "on CUDA")
+    dev = resolve_device(device or "cpu")
+    if precision not in ORT_PRECISIONS:
+        raise OptionError(f"precision for backend='onnxruntime' must be one of {', '.join(ORT_PRECISIONS)}, "
+                          f"got {precision!r}")
+    if cuda_graphs:
+        raise OptionError("cuda_graphs needs backend='torch' on a CUDA device")
+    return dev
 
 
 def background_rgb(background) -> tuple[int, int, int] | None:

@@ -22,7 +22,10 @@ from ..alphabet import Alphabet
 from ..config import ModelConfig
 from ..decode import AttnStep, greedy_decode
 from ..errors import FastOCRError, ImageError, OptionError
-from ..model import OCRModel
+from ..model import OCRModel, encoder_lengths
+from ..onnx import OrtModel, export_onnx, is_exported
+from ..onnx.quantize import quantize_encoder
+from ..onnx.runtime import OrtStep
 from ..reference import beam_search_constrained_ref, beam_search_ref, greedy_decode_ref
 from . import beam
 from .constraints import compile_constraint
@@ -32,6 +35,7 @@ from .memory import BatchLimits
 from .options import (
     DecodeOptions,
     background_rgb,
+    check_backend,
     check_count,
     check_not_single,
     precision_dtype,
@@ -50,16 +54,22 @@ class Recognizer:
     ['Hello', 'world']
     """
 
-    def __init__(self, model: OCRModel, alphabet: Alphabet, device: str | torch.device | None = None, *,
-                 precision: str = "fp32", channels_last: bool = True, encoder_batch: int | None = None,
-                 memory_budget_mb: float | None = None, cuda_graphs: bool = False, background=None):
+    def __init__(self, model: OCRModel | OrtModel, alphabet: Alphabet, device: str | torch.device | None = None, *,
+                 backend: str | None = None, precision: str = "fp32", channels_last: bool = True,
+                 encoder_batch: int | None = None, memory_budget_mb: float | None = None, cuda_graphs: bool = False,
+                 background=None):
         """
         Args:
-            model, alphabet: what ``load`` / ``from_original`` read from files.
-            device: "cpu", "cuda", ... (default: CUDA when available).
+            model, alphabet: what ``load`` / ``from_original`` read from files (an ``OrtModel``: an exported
+                folder's graphs).
+            device: "cpu", "cuda", ... (default: CUDA when available; the CPU for ONNX Runtime).
+            backend: "torch" (default for a torch model) or "onnxruntime" (default for an ``OrtModel``): the
+                same API, preprocessing, batching and decoding loops over ONNX Runtime's CPU sessions
+                (``fastocr.onnx``); a torch model is exported in memory (fp32, a few seconds).
             precision: "fp32" (identical to the original), "bf16" (CUDA, or CPUs with native bf16: 1.9x
                 faster CNN on CPU, texts may differ in rare close calls) or "fp16" (CUDA only). Casts the
-                model's weights.
+                model's weights. ONNX Runtime: "fp32", or "int8" for an exported folder quantized with
+                ``fastocr export --int8`` (give it to ``load``).
             channels_last: feed the CNN NHWC images (1.5x faster convolutions on CPU, the same texts).
             encoder_batch: lines per encoder pass; the decoder still runs the whole batch. Default: 8 on CPU
                 (the CNN's working set stays in cache: with NHWC, 6.7 vs 9.3 ms per line at 64;
@@ -77,12 +87,24 @@ class Recognizer:
         """
         if model.num_classes != alphabet.num_classes:
             raise FastOCRError(f"model has {model.num_classes} classes, alphabet gives {alphabet.num_classes}")
-        self.device = resolve_device(device)
-        self.dtype = precision_dtype(precision, self.device)
-        first = next(model.parameters(), None)
-        if first is not None and (first.device != self.device or first.dtype != self.dtype):
-            model = copy.deepcopy(model)  # the caller's model (maybe another Recognizer's) keeps its device and dtype
-        self.model = model.eval().to(self.device, self.dtype)
+        self.backend = backend or ("onnxruntime" if isinstance(model, OrtModel) else "torch")
+        self.runtime: OrtModel | None = None  # the ONNX Runtime sessions (backend "onnxruntime")
+        self.model: OCRModel | None = None  # the torch model (None when read from an exported folder)
+        self._config = model.config
+        if self.backend == "torch":
+            if isinstance(model, OrtModel):
+                raise OptionError("an exported ONNX model runs with backend='onnxruntime' only")
+            self.device = resolve_device(device)
+            self.dtype = precision_dtype(precision, self.device)
+            first = next(model.parameters(), None)
+            if first is not None and (first.device != self.device or first.dtype != self.dtype):
+                model = copy.deepcopy(model)  # the caller's model (maybe another Recognizer's) keeps device and dtype
+            self.model = model.eval().to(self.device, self.dtype)
+        else:
+            self.device, self.dtype = check_backend(self.backend, device, precision, cuda_graphs), torch.float32
+            self.runtime = self._runtime_for(model, alphabet, precision)
+            self.model = model if isinstance(model, OCRModel) else None
+            channels_last = False  # ONNX Runtime takes plain NCHW arrays
         self.alphabet = alphabet
         self.channels_last = channels_last
         if encoder_batch is not None:
@@ -91,7 +113,7 @@ class Recognizer:
         if memory_budget_mb is not None and memory_budget_mb <= 0:
             raise OptionError(f"memory_budget_mb must be > 0, got {memory_budget_mb}")
         self.memory_budget_mb = memory_budget_mb
-        self.limits = BatchLimits(model.config, model.num_classes, torch.finfo(self.dtype).bits // 8,
+        self.limits = BatchLimits(self.config, alphabet.num_classes, torch.finfo(self.dtype).bits // 8,
                                   self.encoder_batch, memory_budget_mb)
         if cuda_graphs and self.device.type != "cuda":
             raise OptionError(f"cuda_graphs needs a CUDA device, got {self.device}")
@@ -101,12 +123,28 @@ class Recognizer:
 
     @property
     def config(self) -> ModelConfig:
-        return self.model.config
+        return self._config
+
+    @staticmethod
+    def _runtime_for(model: OCRModel | OrtModel, alphabet: Alphabet, precision: str) -> OrtModel:
+        if isinstance(model, OrtModel):
+            if precision not in ("fp32", model.precision):
+                raise OptionError(f"this exported model was opened at {model.precision}; load its folder with "
+                                  f"precision={precision!r} (Recognizer.load(folder, precision=...))")
+            return model
+        if precision != "fp32":
+            raise OptionError("int8 needs an exported folder calibrated on text lines: `fastocr export MODEL "
+                              "--onnx FOLDER --int8`, then Recognizer.load(FOLDER, precision='int8')")
+        return OrtModel.from_model(model, alphabet)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device=None, **options) -> Recognizer:
-        """Loads a fastocr model file; None loads the bundled default model. ``options``: those of
-        ``Recognizer(...)`` (precision, channels_last, encoder_batch, memory_budget_mb)."""
+        """Loads a fastocr model file, or a folder exported by ``fastocr export --onnx`` (run on ONNX Runtime);
+        None loads the bundled default model. ``options``: those of ``Recognizer(...)`` (backend, precision,
+        channels_last, encoder_batch, memory_budget_mb, ...)."""
+        if path is not None and is_exported(path):
+            runtime = OrtModel.from_folder(path, options.get("precision", "fp32"))
+            return cls(runtime, runtime.alphabet, device, **options)
         if path is None:
             if not checkpoint.DEFAULT_MODEL.exists():
                 raise FastOCRError(
@@ -135,7 +173,38 @@ class Recognizer:
 
     def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None) -> None:
         """Writes this recognizer as one fastocr model file (config + alphabet + weights)."""
-        checkpoint.save_model(path, self.model, self.alphabet, dtype)
+        checkpoint.save_model(path, self._torch_model("save"), self.alphabet, dtype)
+
+    def export_onnx(self, out_dir: str | os.PathLike, int8_calibration: Sequence[ImageInput] | None = None):
+        """Writes the model as ONNX graphs (encoder, one decoder step; dynamic batch and width) and a manifest
+        into ``out_dir`` (``fastocr.onnx``); returns the folder, which ``Recognizer.load`` opens.
+
+        Args:
+            int8_calibration: text-line images (some hundred, like those to be read): also writes an int8
+                encoder whose activation ranges are measured on them, preprocessed as ``recognize`` does
+                (``Recognizer.load(out_dir, precision="int8")``). ``fastocr export --int8`` renders such lines.
+        """
+        out = export_onnx(self._torch_model("export"), self.alphabet, out_dir)
+        if int8_calibration is not None:
+            quantize_encoder(out, self._calibration_batches(int8_calibration))
+        return out
+
+    def _calibration_batches(self, images: Sequence[ImageInput], batch_size: int = 16) -> list[np.ndarray]:
+        """Calibration images as the encoder sees them: float32 NCHW batches of one canvas width each."""
+        loaded = [self._load(image, i) for i, image in enumerate(images)]
+        bad = [line for _, line, _ in loaded if isinstance(line, ImageError)]
+        if bad:
+            raise bad[0]
+        by_width: dict[int, list[np.ndarray]] = {}
+        for _, line, _ in loaded:
+            by_width.setdefault(line.shape[1], []).append(line)
+        return [to_batch(lines[i : i + batch_size], self.config.img_height, width, "cpu", False, None).numpy()
+                for width, lines in sorted(by_width.items()) for i in range(0, len(lines), batch_size)]
+
+    def _torch_model(self, what: str) -> OCRModel:
+        if self.model is None:
+            raise FastOCRError(f"cannot {what}: this recognizer was read from exported ONNX graphs, not a model file")
+        return self.model
 
     # -- recognition -------------------------------------------------------------------------------------------
 
@@ -321,14 +390,23 @@ class Recognizer:
             return self.model.encoder(x)
         return torch.cat([self.model.encoder(x[i : i + step]) for i in range(0, x.shape[0], step)], dim=1)
 
+    def _encode(self, batch: torch.Tensor, widths: torch.Tensor, rows_per_image: int) -> AttnStep | OrtStep:
+        """Runs the encoder; returns the decoder's step function over its outputs."""
+        variable = self.config.variable_width
+        if self.runtime is not None:
+            memory = self.runtime.encode(batch.numpy(), self.encoder_batch)
+            lengths = encoder_lengths(widths, memory["values"].shape[0]) if variable else None
+            return self.runtime.step(memory, rows_per_image, lengths)
+        enc = self._run_encoder(batch)  # [T, B, H]
+        lengths = encoder_lengths(widths, enc.shape[0]) if variable else None
+        return AttnStep(self.model.decoder, enc, rows_per_image, lengths)
+
     @torch.inference_mode()
     def _decode_batch(self, batch: torch.Tensor, widths: torch.Tensor, options: DecodeOptions) -> list[Recognition]:
         # record_function ranges name the stages in torch.profiler traces (benchmarks/scripts/profile_e2e.py)
         with record_function("fastocr.encoder"):
-            enc = self._run_encoder(batch)  # [T, B, H]
+            step = self._encode(batch, widths, options.beam_size)
         B = batch.shape[0]
-        lengths = self.model.encoder_lengths(widths, enc.shape[0]) if self.config.variable_width else None
-        step = AttnStep(self.model.decoder, enc, options.beam_size, lengths)
         if options.greedy:
             with record_function("fastocr.decoder"):
                 if self._graphs is not None:
