@@ -106,6 +106,12 @@ def markdown(rows: list[dict], engines: list[str], provenance: str) -> str:
     for row in rows:
         cells = [f"{row[e]['exact']:.3f} / {row[e]['exact_alnum_ci']:.3f} / {row[e]['cer']:.3f}" for e in engines]
         lines.append(f"| {row['set']} | {row['count']:,} | " + " | ".join(cells) + " |")
+    variants = [e for e in engines if e.startswith("fastocr-") and "fastocr" in engines]
+    if variants:  # the ONNX Runtime variants against PyTorch's texts
+        lines += ["", "| set | " + " | ".join(f"{e}: texts identical to fastocr's" for e in variants) + " |",
+                  "|---|" + "---:|" * len(variants)]
+        lines += [f"| {row['set']} | " + " | ".join(f"{row[e]['same_as_fastocr']:.4f}" for e in variants) + " |"
+                  for row in rows]
     return "\n".join(lines) + f"\n\nMeasured on: {provenance}\n"
 
 
@@ -152,6 +158,7 @@ def main() -> int:
     for name, items in sets.items():
         paths, labels = [p for p, _ in items], [label for _, label in items]
         row = {"set": name, "count": len(items)}
+        texts = {}
         for engine in engines:
             t0 = time.perf_counter()
             preds = {"fastocr": lambda: read_fastocr(paths, args.model, args.beam_size),
@@ -160,6 +167,9 @@ def main() -> int:
                      "ppocr": lambda: read_ppocr(paths), "tesseract": lambda: read_tesseract(paths)}[engine]()
             seconds[engine] += time.perf_counter() - t0
             row[engine] = {k: score(preds, labels)[k] for k in ("exact", "exact_alnum_ci", "cer")}
+            texts[engine] = preds
+            if engine.startswith("fastocr-") and "fastocr" in texts:
+                row[engine]["same_as_fastocr"] = sum(a == b for a, b in zip(preds, texts["fastocr"])) / len(preds)
         rows.append(row)
         print(f"{name}: " + ", ".join(f"{e} {row[e]['exact_alnum_ci']:.3f}" for e in engines), file=sys.stderr)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
