@@ -20,7 +20,7 @@ LAYERS = [
     ["fastocr.checkpoint"],
     ["fastocr.onnx"],
     ["fastocr.engine"],
-    ["fastocr.train", "fastocr.bench"],
+    ["fastocr.train", "fastocr.bench", "fastocr.serve"],
     ["fastocr.cli"],
 ]
 

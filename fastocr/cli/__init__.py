@@ -9,11 +9,11 @@ import argparse
 import sys
 
 from ..errors import FastOCRError
-from . import bench, convert, eval, export, info, ray, recognize, split, synth, train
+from . import bench, convert, eval, export, info, ray, recognize, serve, split, synth, train
 
 # (command, module): the order of `fastocr --help`
 COMMANDS = (("recognize", recognize), ("convert", convert), ("export", export), ("info", info), ("bench", bench),
-            ("ray-recognize", ray), ("eval", eval), ("train", train), ("synth", synth), ("split", split))
+            ("ray-recognize", ray), ("serve", serve), ("eval", eval), ("train", train), ("synth", synth), ("split", split))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,158 @@
+"""The HTTP service: a Starlette app over one ``Recognizer`` and a ``DynamicBatcher``.
+
+Routes: ``POST /v1/recognize`` (JSON or multipart; results as the Python API's ``Recognition.to_dict()``),
+``GET /healthz`` (the process answers), ``GET /readyz`` (the model is loaded and warmed up), ``GET /metrics``
+(Prometheus), ``GET /`` (a page to read images in a browser). The model loads in the background after start-up,
+so ``/healthz`` answers at once and ``/readyz`` says 503 until the first call would be fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from .batcher import DynamicBatcher
+from .requests import Limits, RequestError, read_request
+
+log = logging.getLogger("fastocr.serve")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the service batches and what it accepts.
+
+    Attributes:
+        max_batch: lines per engine call.
+        max_wait_ms: how long a batch's first request waits for others (latency traded for batch size).
+        timeout_s: a request still waiting after this long is answered 504.
+        limits: request size, images per request, pixels per image.
+        engine_batch: ``batch_size`` of each ``recognize`` call (lines per forward pass).
+    """
+
+    max_batch: int = 64
+    max_wait_ms: float = 5.0
+    timeout_s: float = 60.0
+    limits: Limits = field(default_factory=Limits)
+    engine_batch: int = 64
+
+
+class Metrics:
+    """The service's Prometheus metrics, in a registry of its own (several apps in one process stay apart)."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("fastocr_requests", "HTTP requests answered, by route and status",
+                                ["route", "status"], registry=self.registry)
+        self.latency = Histogram("fastocr_request_seconds", "time from a request's arrival to its answer",
+                                 ["route"], registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+        self.batch_lines = Histogram("fastocr_batch_lines", "lines per engine call", registry=self.registry,
+                                     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
+        self.queue_depth = Gauge("fastocr_queue_depth", "requests waiting or being read", registry=self.registry)
+        self.images = Counter("fastocr_images", "images read, by outcome", ["outcome"], registry=self.registry)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _log(**fields) -> None:
+    log.info(json.dumps(fields, ensure_ascii=False))
+
+
+def create_app(load_recognizer, options: ServeOptions | None = None) -> Starlette:
+    """The app. ``load_recognizer()`` builds the Recognizer (called once, in a thread, after start-up)."""
+    options = options or ServeOptions()
+    metrics = Metrics()
+    state: dict = {"recognizer": None, "batcher": None, "error": None}
+
+    def recognize(images: list, decode: dict) -> list:
+        return state["recognizer"].recognize(images, batch_size=options.engine_batch, **decode)
+
+    async def load() -> None:
+        try:
+            rec = await asyncio.to_thread(load_recognizer)
+            await asyncio.to_thread(rec.warmup)
+        except Exception as e:  # noqa: BLE001 -- said by /readyz and the log; the process stays up to say it
+            state["error"] = f"{type(e).__name__}: {e}"
+            _log(event="load_failed", error=state["error"])
+            return
+        batcher = DynamicBatcher(recognize, options.max_batch, options.max_wait_ms,
+                                 on_batch=metrics.batch_lines.observe)
+        batcher.start()
+        state["recognizer"], state["batcher"] = rec, batcher
+        _log(event="ready", backend=rec.backend, device=str(rec.device), classes=rec.alphabet.num_classes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        loading = asyncio.create_task(load())
+        yield
+        loading.cancel()
+        if state["batcher"] is not None:  # uvicorn stopped taking requests: finish the accepted ones
+            await state["batcher"].drain()
+        _log(event="stopped")
+
+    async def v1_recognize(request: Request) -> Response:
+        started = time.perf_counter()
+        status, response, count = 200, None, 0
+        try:
+            if state["batcher"] is None:
+                raise RequestError(503, state["error"] or "the model is loading; try again (GET /readyz)")
+            images, decode = await read_request(request, state["recognizer"], options.limits)
+            count = len(images)
+            metrics.queue_depth.set(state["batcher"].depth + 1)
+            try:
+                results = await asyncio.wait_for(state["batcher"].submit(images, decode), options.timeout_s)
+            except asyncio.TimeoutError:
+                raise RequestError(504, f"not read within {options.timeout_s:g} s; the server is overloaded") from None
+            finally:
+                metrics.queue_depth.set(state["batcher"].depth)
+            for r in results:
+                metrics.images.labels("ok" if r.ok else "error").inc()
+            response = JSONResponse({"results": [r.to_dict() for r in results]})
+        except RequestError as e:
+            status, response = e.status, _error(e.status, e.message)
+        except Exception as e:  # noqa: BLE001 -- an engine failure: this request gets a 500, the server goes on
+            status, response = 500, _error(500, f"{type(e).__name__}: {e}")
+        seconds = time.perf_counter() - started
+        metrics.requests.labels("/v1/recognize", str(status)).inc()
+        metrics.latency.labels("/v1/recognize").observe(seconds)
+        _log(event="request", route="/v1/recognize", status=status, images=count, ms=round(seconds * 1e3, 2),
+             client=request.client.host if request.client else None)
+        return response
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        if state["batcher"] is None:
+            return _error(503, state["error"] or "loading")
+        rec = state["recognizer"]
+        return JSONResponse({"status": "ready", "backend": rec.backend, "device": str(rec.device),
+                             "classes": rec.alphabet.num_classes, "max_len": rec.config.max_decode_len})
+
+    async def metrics_page(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    page = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse(page)
+
+    routes = [Route("/", index), Route("/v1/recognize", v1_recognize, methods=["POST"]),
+              Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics_page)]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.metrics = metrics
+    app.state.serving = state
+    return app
