@@ -109,14 +109,17 @@ async def load(url: str, images: list[bytes], expected: list[str], clients: int,
 def _batch_sizes(metrics: str) -> dict:
     """Engine calls and mean lines per call, from the server's Prometheus text."""
     values = {line.split()[0]: float(line.split()[-1]) for line in metrics.splitlines()
-              if line.startswith(("fastocr_batch_lines_count", "fastocr_batch_lines_sum"))}
-    calls = values.get("fastocr_batch_lines_count", 0.0)
-    return {"calls": int(calls), "mean_lines": values.get("fastocr_batch_lines_sum", 0.0) / calls if calls else 0.0}
+              if line.startswith(("fastocr_batch_lines_count", "fastocr_batch_lines_sum", "fastocr_batch_seconds_sum"))}
+    calls, lines = values.get("fastocr_batch_lines_count", 0.0), values.get("fastocr_batch_lines_sum", 0.0)
+    seconds = values.get("fastocr_batch_seconds_sum", 0.0)
+    return {"calls": int(calls), "mean_lines": lines / calls if calls else 0.0,
+            "engine_lines_per_s": lines / seconds if seconds else 0.0}
 
 
-def serve(model: str | None, port: int, max_batch: int, max_wait_ms: float, log: Path) -> subprocess.Popen:
+def serve(model: str | None, port: int, max_batch: int, max_wait_ms: float, log: Path,
+          extra: list[str]) -> subprocess.Popen:
     argv = [sys.executable, "-m", "fastocr.cli", "serve", "--port", str(port), "--device", "cpu",
-            "--max-batch", str(max_batch), "--max-wait-ms", str(max_wait_ms), "--log-level", "warning"]
+            "--max-batch", str(max_batch), "--max-wait-ms", str(max_wait_ms), "--log-level", "warning", *extra]
     if model:
         argv += ["--model", model]
     return subprocess.Popen(argv, stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -147,16 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-batch", type=int, default=64)
     p.add_argument("--max-wait-ms", type=float, default=5.0)
     p.add_argument("--out", type=Path, help="write OUT.json and OUT.md")
+    p.add_argument("--serve-args", default="", help="more `fastocr serve` flags, e.g. '--threads 1'")
     args = p.parse_args(argv)
     images = _images(args.images, args.count)
     expected, offline_lps = offline(images, args.model, args.max_batch)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"fastocr-serve-{port}.log"
-    server = serve(args.model, port, args.max_batch, args.max_wait_ms, log)
+    server = serve(args.model, port, args.max_batch, args.max_wait_ms, log, args.serve_args.split())
     try:
         wait_ready(url, server, log)
+        cpu = time.process_time()
         result = asyncio.run(load(url, images, expected, args.clients, args.requests, args.malformed))
+        result["client_cpu_share"] = (time.process_time() - cpu) / result["seconds"]  # of one core
     finally:
         server.terminate()
         server.wait(60)

@@ -41,6 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--max-batch", type=positive_int, default=64, help="lines per engine call (default 64)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="engine calls at a time, each in its own thread (default 1; on a CPU, try one per core "
+                        "with --threads 1: small concurrent batches then keep every core busy)")
     p.add_argument("--max-wait-ms", type=_positive_float, default=5.0,
                    help="how long a batch's first request waits for others, in ms (default 5)")
     p.add_argument("--timeout", type=_positive_float, default=60.0,
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
     limits = Limits(int(args.max_request_mb * 2**20), args.max_images, args.max_pixels)
-    options = ServeOptions(args.max_batch, args.max_wait_ms, args.timeout, limits)
+    options = ServeOptions(args.max_batch, args.max_wait_ms, args.timeout, limits, workers=args.workers)
     app = create_app(lambda: load_recognizer(args), options)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=30)
     return 0

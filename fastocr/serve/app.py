@@ -38,6 +38,7 @@ class ServeOptions:
         timeout_s: a request still waiting after this long is answered 504.
         limits: request size, images per request, pixels per image.
         engine_batch: ``batch_size`` of each ``recognize`` call (lines per forward pass).
+        workers: engine calls at a time (``DynamicBatcher``).
     """
 
     max_batch: int = 64
@@ -45,6 +46,7 @@ class ServeOptions:
     timeout_s: float = 60.0
     limits: Limits = field(default_factory=Limits)
     engine_batch: int = 64
+    workers: int = 1
 
 
 class Metrics:
@@ -59,8 +61,14 @@ class Metrics:
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
         self.batch_lines = Histogram("fastocr_batch_lines", "lines per engine call", registry=self.registry,
                                      buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
+        self.batch_seconds = Histogram("fastocr_batch_seconds", "seconds per engine call", registry=self.registry,
+                                       buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
         self.queue_depth = Gauge("fastocr_queue_depth", "requests waiting or being read", registry=self.registry)
         self.images = Counter("fastocr_images", "images read, by outcome", ["outcome"], registry=self.registry)
+
+    def batch(self, lines: int, seconds: float) -> None:
+        self.batch_lines.observe(lines)
+        self.batch_seconds.observe(seconds)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -89,7 +97,7 @@ def create_app(load_recognizer, options: ServeOptions | None = None) -> Starlett
             _log(event="load_failed", error=state["error"])
             return
         batcher = DynamicBatcher(recognize, options.max_batch, options.max_wait_ms,
-                                 on_batch=metrics.batch_lines.observe)
+                                 on_batch=metrics.batch, workers=options.workers)
         batcher.start()
         state["recognizer"], state["batcher"] = rec, batcher
         _log(event="ready", backend=rec.backend, device=str(rec.device), classes=rec.alphabet.num_classes)

@@ -1,10 +1,10 @@
-"""Dynamic batching: concurrent requests gathered into engine batches, read by one worker thread.
+"""Dynamic batching: concurrent requests gathered into engine batches, read by worker threads.
 
 Each request is a list of images and its decoding options. The batch loop waits for a first request, then
 gathers the requests that arrive within ``max_wait_ms`` (up to ``max_batch`` lines), groups them by options
 (requests with other options cannot share an engine call), and runs each group as one ``recognize`` call in a
-single worker thread, off the event loop. Results go back to their requests in order: a request's images are
-a contiguous slice of its group's batch.
+worker thread (``workers`` of them), off the event loop. Results go back to their requests in order: a
+request's images are a contiguous slice of its group's batch.
 """
 
 from __future__ import annotations
@@ -40,18 +40,21 @@ class DynamicBatcher:
         recognize: runs one engine call; called in the worker thread only.
         max_batch: lines per engine call (a request with more lines runs alone, in one call).
         max_wait_ms: how long the first request of a batch waits for others.
-        on_batch: called on the event loop with each batch's line count (metrics).
+        on_batch: called on the event loop with each engine call's line count and seconds (metrics).
+        workers: engine calls at a time, each in its own thread (on a CPU, one per core with one torch thread
+            each keeps the cores busy on the small batches concurrent requests make).
     """
 
     def __init__(self, recognize: Recognize, max_batch: int = 64, max_wait_ms: float = 5.0,
-                 on_batch: Callable[[int], None] | None = None):
+                 on_batch: Callable[[int, float], None] | None = None, workers: int = 1):
         self._recognize = recognize
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
-        self._on_batch = on_batch or (lambda n: None)
+        self._on_batch = on_batch or (lambda lines, seconds: None)
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._held: deque[_Pending] = deque()  # taken from the queue, left for the next batch (it was full)
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="fastocr-serve")  # one engine call at a time
+        self.workers = workers
+        self._worker = ThreadPoolExecutor(workers, thread_name_prefix="fastocr-serve")
         self._task: asyncio.Task | None = None
         self._in_flight = 0
 
@@ -104,24 +107,33 @@ class DynamicBatcher:
         return batch
 
     async def _loop(self) -> None:
+        free = asyncio.Semaphore(self.workers)
         while True:
+            await free.acquire()  # a worker is free: gather for it (requests arriving meanwhile join the batch)
             batch = await self._gather()
-            self._in_flight = len(batch)
+            asyncio.get_running_loop().create_task(self._process(batch, free))
+
+    async def _process(self, batch: list[_Pending], free: asyncio.Semaphore) -> None:
+        self._in_flight += len(batch)
+        try:
             groups: dict[tuple, list[_Pending]] = {}
             for item in batch:
                 groups.setdefault(item.key, []).append(item)
             for group in groups.values():
                 await self._run(group)
-            self._in_flight = 0
+        finally:
+            self._in_flight -= len(batch)
+            free.release()
             for _ in batch:
                 self._queue.task_done()
 
     async def _run(self, group: list[_Pending]) -> None:
         images = [image for item in group for image in item.images]
-        self._on_batch(len(images))
+        started = time.perf_counter()
         try:
             results = await asyncio.get_running_loop().run_in_executor(self._worker, self._recognize, images,
                                                                        group[0].options)
+            self._on_batch(len(images), time.perf_counter() - started)
         except Exception as e:  # noqa: BLE001 -- an engine failure fails these requests, not the server
             for item in group:
                 if not item.future.done():

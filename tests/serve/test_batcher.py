@@ -91,3 +91,17 @@ def test_drain_finishes_the_accepted_requests():
 
     results = run(scenario())
     assert results == [[f"{i}-a|1", f"{i}-b|1"] for i in range(9)]
+
+
+def test_several_workers_run_batches_at_once_and_keep_results_apart():
+    engine = Engine()
+    barrier = threading.Barrier(2, timeout=10)
+
+    def meeting(images, options):  # each call waits for a second one: passes only if two run at once
+        barrier.wait()
+        return engine(images, options)
+
+    requests = [([f"{i}-{k}" for k in range(4)], {}) for i in range(8)]
+    results = run(_serve(meeting, requests, max_batch=4, max_wait_ms=1, workers=2))
+    assert results == [[f"{image}|1" for image in images] for images, _ in requests]
+    assert len(engine.threads) == 2
