@@ -17,7 +17,6 @@ httpx = pytest.importorskip("httpx2", reason="needs httpx2")
 from serving import live_server, wait_ready  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
-from fastocr import Recognizer  # noqa: E402
 from fastocr.serve import Limits, ServeOptions, create_app  # noqa: E402
 
 
