@@ -110,25 +110,30 @@ def generated_images(tmp_path_factory):
     return paths
 
 
-# -- models for the ONNX tests (tests/onnx): both attention variants, exported -----------------------------------
+# -- a variable-width model; both attention variants, exported (tests/onnx) --------------------------------------
 
 
-@pytest.fixture(scope="session")
-def additive_recognizer():
-    """A variable-width model (additive attention, the bundled model's kind) with random weights."""
+def make_additive_recognizer(max_decode_len: int = 40):
+    """A variable-width model (additive attention, the bundled model's kind) with random weights made decisive
+    (as ``make_original_weights``), reading lines of varied lengths."""
     from fastocr import Alphabet, ModelConfig, Recognizer
     from fastocr.model import OCRModel
     from fastocr.train.synth import ASCII_CHARSET
 
     torch.manual_seed(0)
-    config = ModelConfig(attention="additive", img_width=1600, max_decode_len=40)
+    config = ModelConfig(attention="additive", img_width=1600, max_decode_len=max_decode_len)
     model = OCRModel(config, len(ASCII_CHARSET) + 2)
     calibrate_batchnorm(model.encoder)
-    with torch.no_grad():  # decisive outputs and lines of varied lengths, as in tests/engine/test_variable_width.py
+    with torch.no_grad():
         model.decoder.decoder.out.weight.mul_(40.0)
         model.decoder.decoder.attn_combine.weight[:, 256:].mul_(20.0)
         model.decoder.decoder.out.bias[1] += 3.0
     return Recognizer(model, Alphabet(ASCII_CHARSET), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def additive_recognizer():
+    return make_additive_recognizer()
 
 
 @pytest.fixture(scope="session", params=["slot", "additive"])

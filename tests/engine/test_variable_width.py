@@ -6,26 +6,16 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import calibrate_batchnorm, random_line_image
+from conftest import make_additive_recognizer, random_line_image
 
-from fastocr import Alphabet, ModelConfig, Recognizer
+from fastocr import Recognizer
 from fastocr.engine.preprocess import padded_width
-from fastocr.model import OCRModel
 from fastocr.reference import attn_additive_ref
-from fastocr.train.synth import ASCII_CHARSET
 
 
 @pytest.fixture(scope="module")
 def additive_recognizer():
-    torch.manual_seed(0)
-    config = ModelConfig(attention="additive", img_width=1600, max_decode_len=90)
-    model = OCRModel(config, len(ASCII_CHARSET) + 2)
-    calibrate_batchnorm(model.encoder)
-    with torch.no_grad():  # decisive outputs, as in conftest's original weights, and lines of 3 to 90 characters
-        model.decoder.decoder.out.weight.mul_(40.0)
-        model.decoder.decoder.attn_combine.weight[:, 256:].mul_(20.0)
-        model.decoder.decoder.out.bias[1] += 3.0
-    return Recognizer(model, Alphabet(ASCII_CHARSET), device="cpu")
+    return make_additive_recognizer(max_decode_len=90)  # lines of 3 to 90 characters
 
 
 def test_masked_attention_equals_attention_over_the_valid_prefix():
