@@ -48,6 +48,13 @@ class BidirectionalLSTM(nn.Module):
         recurrent, _ = self.rnn(x)
         return self.embedding(recurrent)
 
+    def forward_packed(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``forward`` over sequences of several lengths at once: [T, B, in] with sequence b in its first
+        ``lengths[b]`` steps (both directions read those steps alone) -> [T, B, out], garbage past each length."""
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
+        recurrent, _ = nn.utils.rnn.pad_packed_sequence(self.rnn(packed)[0], total_length=x.shape[0])
+        return self.embedding(recurrent)
+
 
 class Encoder(nn.Module):
     """Images [B, C, 32, W] -> encoder outputs [T, B, H], T = W // 4 + 1."""
@@ -61,10 +68,33 @@ class Encoder(nn.Module):
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        conv = self.cnn(images)  # [B, 512, 1, T]
+        return self.rnn(self.columns(images))  # [T, B, H]
+
+    def columns(self, images: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+        """The CNN's feature columns [T, B, 512], ``chunk`` images at a time."""
+        step = chunk or images.shape[0]
+        conv = torch.cat([self.cnn(images[i : i + step]) for i in range(0, images.shape[0], step)])  # [B, 512, 1, T]
         if conv.shape[2] != 1:
             raise ValueError(f"images must be 32 px high (CNN output height 1), got input height {images.shape[2]}")
-        return self.rnn(conv.squeeze(2).permute(2, 0, 1))  # [T, B, H]
+        return conv.squeeze(2).permute(2, 0, 1)
+
+    def forward_mixed(self, canvases: list[torch.Tensor], chunk: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Lines on canvases of several widths, with one pass of each BiLSTM: each canvas [B_i, C, 32, W_i]
+        goes through the CNN alone, then the BiLSTMs read each line's own T_i columns (packed sequences), so a
+        line gets the outputs ``forward`` gives it on its canvas, without a pass per width.
+
+        Returns outputs [T_max, B, H] (lines in the canvases' order; past a line's T_i, garbage no attention
+        reads) and the columns T_i of each line [B]."""
+        parts = [self.columns(c, chunk) for c in canvases]  # [T_i, B_i, 512]
+        columns = torch.tensor([p.shape[0] for p in parts for _ in range(p.shape[1])])
+        x = parts[0].new_zeros(int(columns.max()), len(columns), parts[0].shape[2])
+        start = 0
+        for p in parts:
+            x[: p.shape[0], start : start + p.shape[1]] = p
+            start += p.shape[1]
+        for layer in self.rnn:
+            x = layer.forward_packed(x, columns)
+        return x, columns.to(x.device)
 
 
 def _combine_gru(dec: nn.Module, embedded: torch.Tensor, context: torch.Tensor, hidden: torch.Tensor):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -328,7 +329,9 @@ class Recognizer:
                 results[i] = failed(source, line.reason)
                 if bar is not None:
                     bar.update()
-        for width, group in sorted(groups.items()):
+        if self._mixes_widths:  # one run of batches over every width, narrowest first
+            groups = {None: [i for _, group in sorted(groups.items()) for i in group]}
+        for width, group in sorted(groups.items(), key=lambda kv: kv[0] or 0):
             decoded = self._decode_in_batches([loaded[i][1] for i in group], [loaded[i][2] for i in group], width,
                                               options, bar)
             for i, rec in zip(group, decoded):
@@ -336,14 +339,22 @@ class Recognizer:
                 results[i] = rec
         return results  # type: ignore[return-value]
 
-    def _decode_in_batches(self, lines: list[np.ndarray], line_widths: list[int], width: int,
+    @property
+    def _mixes_widths(self) -> bool:
+        """Whether a batch holds lines of several canvas widths (``_decode_splitting_on_oom``): on a CPU, where
+        a pass per width of a few lines costs more than the passes' shared work, for variable-width models on
+        the torch backend."""
+        return self.runtime is None and self.config.variable_width and self.device.type == "cpu"
+
+    def _decode_in_batches(self, lines: list[np.ndarray], line_widths: list[int], width: int | None,
                            options: DecodeOptions, bar: tqdm | None = None) -> list[Recognition]:
-        """Lines of one canvas width, in batches of the current limit, read again before each batch: an
-        out-of-memory error lowers it for the rest at once."""
+        """Lines of one canvas width (None: of several, narrowest first), in batches of the current limit, read
+        again before each batch: an out-of-memory error lowers it for the rest at once."""
         results: list[Recognition] = []
         while len(results) < len(lines):
             start = len(results)
-            end = start + self.limits.limit(options.batch_size, width, options.beam_size)
+            widest = width or max(line.shape[1] for line in lines[start : start + options.batch_size])
+            end = start + self.limits.limit(options.batch_size, widest, options.beam_size)
             results += self._decode_splitting_on_oom(lines[start:end], line_widths[start:end], width, options)
             if bar is not None:
                 bar.update(len(results) - start)
@@ -356,8 +367,12 @@ class Recognizer:
         A single line that does not fit gets the error."""
         try:
             with record_function("fastocr.to_batch"):
-                batch = to_batch(lines, self.config.img_height, width, self.device, self.channels_last,
-                                 self._staging())
+                if width is None:  # a canvas per run of one width, in order, read together (Encoder.forward_mixed)
+                    batch = [to_batch(list(run), self.config.img_height, w, self.device, self.channels_last)
+                             for w, run in itertools.groupby(lines, key=lambda line: line.shape[1])]
+                else:
+                    batch = to_batch(lines, self.config.img_height, width, self.device, self.channels_last,
+                                     self._staging())
                 widths = torch.tensor(line_widths, device=self.device)
             return self._decode_batch(batch, widths, options)
         except torch.OutOfMemoryError as e:
@@ -371,7 +386,7 @@ class Recognizer:
             torch.cuda.empty_cache()
         if len(lines) == 1:
             return [failed("", error)]
-        self.limits.out_of_memory(width, options.beam_size, len(lines))
+        self.limits.out_of_memory(width or max(line.shape[1] for line in lines), options.beam_size, len(lines))
         return self._decode_in_batches(lines, line_widths, width, options)
 
     def _staging(self) -> PinnedCanvas | None:
@@ -390,9 +405,16 @@ class Recognizer:
             return self.model.encoder(x)
         return torch.cat([self.model.encoder(x[i : i + step]) for i in range(0, x.shape[0], step)], dim=1)
 
-    def _encode(self, batch: torch.Tensor, widths: torch.Tensor, rows_per_image: int) -> AttnStep | OrtStep:
-        """Runs the encoder; returns the decoder's step function over its outputs."""
+    def _encode(self, batch: torch.Tensor | list[torch.Tensor], widths: torch.Tensor,
+                rows_per_image: int) -> AttnStep | OrtStep:
+        """Runs the encoder on a batch (or on canvases of several widths); returns the decoder's step function
+        over its outputs."""
         variable = self.config.variable_width
+        if isinstance(batch, list):
+            enc, columns = self.model.encoder.forward_mixed([b.to(self.device, self.dtype) for b in batch],
+                                                            self.encoder_batch)
+            lengths = torch.minimum(widths // 4 + 1, columns)  # encoder_lengths, each line on its own canvas
+            return AttnStep(self.model.decoder, enc, rows_per_image, lengths)
         if self.runtime is not None:
             memory = self.runtime.encode(batch.numpy(), self.encoder_batch)
             lengths = encoder_lengths(widths, memory["values"].shape[0]) if variable else None
@@ -402,11 +424,12 @@ class Recognizer:
         return AttnStep(self.model.decoder, enc, rows_per_image, lengths)
 
     @torch.inference_mode()
-    def _decode_batch(self, batch: torch.Tensor, widths: torch.Tensor, options: DecodeOptions) -> list[Recognition]:
+    def _decode_batch(self, batch: torch.Tensor | list[torch.Tensor], widths: torch.Tensor,
+                      options: DecodeOptions) -> list[Recognition]:
         # record_function ranges name the stages in torch.profiler traces (benchmarks/scripts/profile_e2e.py)
         with record_function("fastocr.encoder"):
             step = self._encode(batch, widths, options.beam_size)
-        B = batch.shape[0]
+        B = len(widths)
         if options.greedy:
             with record_function("fastocr.decoder"):
                 if self._graphs is not None:

@@ -61,3 +61,32 @@ def test_long_lines_decode_past_80_characters(additive_recognizer):
     assert r.ok and 80 < len(r.char_probs) == len(r.text) <= 90
     hyp = rec.recognize([wide], beam_size=3, max_len=90)[0]
     assert hyp.ok and 80 < len(hyp.text) <= 90
+
+
+def test_canvases_of_several_widths_read_together_as_alone(additive_recognizer):
+    """Encoder.forward_mixed: the BiLSTMs read each line's own columns (packed), so each line's outputs are
+    those of forward() on its canvas (to float rounding of the batched matrix products)."""
+    encoder = additive_recognizer.model.encoder
+    g = torch.Generator().manual_seed(2)
+    canvases = [torch.rand(n, 3, 32, w, generator=g) * 2 - 1 for n, w in ((2, 64), (1, 288), (3, 32), (1, 96))]
+    with torch.inference_mode():
+        mixed, columns = encoder.forward_mixed(canvases, chunk=2)
+        alone = [encoder(c) for c in canvases]
+    assert columns.tolist() == [17, 17, 73, 9, 9, 9, 25]
+    start = 0
+    for out in alone:
+        T, n = out.shape[:2]
+        torch.testing.assert_close(mixed[:T, start : start + n], out, rtol=1e-5, atol=1e-5)
+        start += n
+
+
+def test_a_cpu_recognizer_reads_widths_together_with_the_same_results(additive_recognizer, monkeypatch):
+    rng = np.random.default_rng(8)
+    images = [np.asarray(random_line_image(rng, 32, int(rng.integers(10, 700)))) for _ in range(20)]
+    assert additive_recognizer._mixes_widths
+    together = additive_recognizer.recognize(images, batch_size=8, beam_size=2)
+    monkeypatch.setattr(type(additive_recognizer), "_mixes_widths", property(lambda self: False))
+    apart = additive_recognizer.recognize(images, batch_size=8, beam_size=2)
+    assert [r.text for r in together] == [r.text for r in apart]
+    for a, b in zip(together, apart):
+        assert math.isclose(a.candidates[0].score, b.candidates[0].score, rel_tol=1e-5, abs_tol=1e-6)
