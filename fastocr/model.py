@@ -256,6 +256,7 @@ class OCRModel(nn.Module):
         return encoder_lengths(widths, total)
 
 
-def encoder_lengths(widths: torch.Tensor, total: int) -> torch.Tensor:
-    """Encoder columns that see each line's pixels: floor(w / 4) + 1 of the batch's ``total``."""
+def encoder_lengths(widths: torch.Tensor, total: int | torch.Tensor) -> torch.Tensor:
+    """Encoder columns that see each line's pixels: floor(w / 4) + 1 of the batch's ``total`` (or of each
+    line's own, a tensor, for lines on canvases of several widths)."""
     return (widths // 4 + 1).clamp(max=total)

@@ -413,7 +413,7 @@ class Recognizer:
         if isinstance(batch, list):
             enc, columns = self.model.encoder.forward_mixed([b.to(self.device, self.dtype) for b in batch],
                                                             self.encoder_batch)
-            lengths = torch.minimum(widths // 4 + 1, columns)  # encoder_lengths, each line on its own canvas
+            lengths = encoder_lengths(widths, columns)  # each line's columns of its own canvas
             return AttnStep(self.model.decoder, enc, rows_per_image, lengths)
         if self.runtime is not None:
             memory = self.runtime.encode(batch.numpy(), self.encoder_batch)
