@@ -28,7 +28,10 @@ def test_masked_attention_equals_attention_over_the_valid_prefix():
     for n, L in enumerate(lengths.tolist()):
         c1, _w1 = attn_additive_ref(keys[:L, n : n + 1], query[n : n + 1], v, values[:L, n : n + 1],
                                         torch.tensor([L]))
-        torch.testing.assert_close(context[n], c1[0], rtol=1e-5, atol=1e-6)
+        # The scores go through BLAS matrix-vector products of other shapes (and, from one process to the
+        # next, other buffer alignments), whose rounding the softmax amplifies: up to 5e-5 seen in 1 of 10
+        # runs. A mask that let padding in would be off by ~0.1.
+        torch.testing.assert_close(context[n], c1[0], rtol=1e-4, atol=1e-4)
         assert weights[n, L:].eq(0).all() and math.isclose(float(weights[n].sum()), 1.0, rel_tol=1e-5)
 
 
