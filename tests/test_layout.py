@@ -19,7 +19,7 @@ LAYERS = [
     ["fastocr.model"],
     ["fastocr.checkpoint"],
     ["fastocr.onnx"],
-    ["fastocr.engine"],
+    ["fastocr.engine", "fastocr.page"],
     ["fastocr.train", "fastocr.bench", "fastocr.serve"],
     ["fastocr.cli"],
 ]

@@ -14,6 +14,7 @@ from ..checkpoint import DEFAULT_MODEL
 from ..errors import OptionError
 from .options import resolve_device
 from .preprocess import ImageInput
+from ..page import Page
 from .recognizer import Recognizer
 from .results import Recognition
 
@@ -38,11 +39,32 @@ def recognize_batch(
         **kwargs: ``beam_size``, ``num_hypotheses``, ``length_penalty``, ``batch_size``, ``max_len``,
             ``on_error``, ``progress``, as in ``Recognizer.recognize``.
     """
+    return _recognizer(model, device).recognize(images, **kwargs)
+
+
+def read(
+    images: Sequence[ImageInput],
+    model: str | os.PathLike | Recognizer | None = None,
+    *,
+    device: str | torch.device | None = None,
+    **kwargs,
+) -> list[Page]:
+    """Reads whole pages or photos in one call: one ``Page`` per input, its lines in reading order.
+
+    >>> print(read(["page.png"])[0].text)                                  # doctest: +SKIP
+
+    Args:
+        images, model, device: as for ``recognize_batch``.
+        **kwargs: as for ``Recognizer.read`` (``options``, ``detector``, ``progress``, decoding options).
+    """
+    return _recognizer(model, device).read(images, **kwargs)
+
+
+def _recognizer(model, device) -> Recognizer:
     if isinstance(model, Recognizer) and device is not None:
         raise OptionError(f"device={device!r} applies when a model file is loaded; this Recognizer runs on "
                           f"{model.device} (Recognizer.load(path, device=...) for another)")
-    rec = model if isinstance(model, Recognizer) else cached_recognizer(model, device)
-    return rec.recognize(images, **kwargs)
+    return model if isinstance(model, Recognizer) else cached_recognizer(model, device)
 
 
 CACHE_SIZE = 4  # models kept loaded, the most recently used: a long-lived process cycling through files stays bounded

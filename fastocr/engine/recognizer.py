@@ -27,6 +27,7 @@ from ..model import OCRModel, encoder_lengths
 from ..onnx import OrtModel, export_onnx, is_exported
 from ..onnx.quantize import quantize_encoder
 from ..onnx.runtime import OrtStep
+from ..page import Detector, Page, PageOptions, read_pages
 from ..reference import beam_search_constrained_ref, beam_search_ref, greedy_decode_ref
 from . import beam
 from .constraints import compile_constraint
@@ -121,6 +122,8 @@ class Recognizer:
         self._graphs = GraphCache() if cuda_graphs else None
         self.background = background_rgb(background)
         self._per_thread = threading.local()  # state a call writes to: one per calling thread
+        self._detector: Detector | None = None  # page mode's line detector, made on first use
+        self._detector_lock = threading.Lock()
 
     @property
     def config(self) -> ModelConfig:
@@ -260,6 +263,33 @@ class Recognizer:
                                 lexicon, vocabulary, vocabulary_bonus, on_error)
         with tqdm(total=len(images), desc="recognize", unit="line", disable=not progress) as bar:
             return [r for part in self._pipeline(images, options, min(8, os.cpu_count() or 1), bar) for r in part]
+
+    def read(self, images: Sequence[ImageInput], *, options: PageOptions | None = None,
+             detector: Detector | None = None, progress: bool = False, **kwargs) -> list[Page]:
+        """Reads whole pages or photos: finds their text lines (the PP-OCR detector of the ``[page]`` extra),
+        cuts each upright, reads all lines of up to ``options.pages_per_batch`` pages in one ``recognize`` call,
+        and returns one ``Page`` per input, its lines in reading order (columns, then top to bottom).
+
+        >>> page = rec.read(["scan.png"])[0]                           # doctest: +SKIP
+        >>> print(page.text); page.lines[0].polygon, page.lines[0].confidence   # doctest: +SKIP
+
+        Args:
+            images: as for ``recognize``. A page that cannot be read gets ``error`` set; the others go on.
+            options: ``PageOptions`` (size limit, orientation, pages per batch).
+            detector: a ``Detector`` (its thresholds in ``DetectorOptions``); default: one made on first use.
+            progress: a progress bar over pages.
+            **kwargs: ``recognize``'s decoding options (``beam_size``, ``allowed_chars``, ``batch_size``, ...).
+        """
+        check_not_single(images)
+        self._options(**{k: v for k, v in kwargs.items() if k != "on_error"})  # bad options fail before any work
+        return list(read_pages(self, images, detector or self._page_detector(), options, progress=progress,
+                               **kwargs))
+
+    def _page_detector(self) -> Detector:
+        with self._detector_lock:
+            if self._detector is None:
+                self._detector = Detector()
+            return self._detector
 
     def recognize_iter(self, images: Iterable[ImageInput], *, workers: int = 2, **kwargs) -> Iterator[Recognition]:
         """Yields one Recognition per input, in order, while ``workers`` threads decode the next images.
