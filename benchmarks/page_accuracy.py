@@ -32,7 +32,6 @@ from PIL import Image
 from tqdm import tqdm
 
 import fastocr
-from fastocr.page import Detector
 from fastocr.train.metrics import edit_distance
 from fastocr.train.pages import RenderedPage, document_fonts, photo_warp, render_page
 
