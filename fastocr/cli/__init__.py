@@ -9,10 +9,10 @@ import argparse
 import sys
 
 from ..errors import FastOCRError
-from . import bench, convert, eval, export, info, ray, recognize, serve, split, synth, train
+from . import bench, convert, eval, export, info, ray, read, recognize, serve, split, synth, train
 
 # (command, module): the order of `fastocr --help`
-COMMANDS = (("recognize", recognize), ("convert", convert), ("export", export), ("info", info), ("bench", bench),
+COMMANDS = (("recognize", recognize), ("read", read), ("convert", convert), ("export", export), ("info", info), ("bench", bench),
             ("ray-recognize", ray), ("serve", serve), ("eval", eval), ("train", train), ("synth", synth), ("split", split))
 
 

@@ -1,5 +1,5 @@
-"""A page with its lines drawn over it: each polygon, coloured from red (unsure) to green (sure), its reading
-order number and its text."""
+"""A page with its lines drawn: on the left the page, each line's polygon coloured from red (unsure) to green
+(sure) with its reading-order number; on the right, each line's text written where the line is."""
 
 from __future__ import annotations
 
@@ -18,21 +18,34 @@ def _colour(confidence: float) -> tuple[int, int, int]:
     return round(220 * (1 - c)), round(160 * c), 40
 
 
-def draw(page: Page, rgb: np.ndarray) -> Image.Image:
-    """``rgb`` (the page's image, HxWx3) dimmed, with the page's lines drawn over it."""
-    image = Image.fromarray((rgb.astype(np.float32) * 0.55 + 115).astype(np.uint8))
-    pen = ImageDraw.Draw(image)
-    size = max(10, min(28, round(max(page.width, page.height) / 90)))
+def _fitted_font(pen: ImageDraw.ImageDraw, text: str, width: float, height: float) -> ImageFont.ImageFont:
+    size = max(6, round(0.8 * height))
     font = ImageFont.load_default(size)
-    width = max(1, size // 8)
+    length = pen.textlength(text, font=font)
+    if length > width > 0:
+        font = ImageFont.load_default(max(6, int(size * width / length)))
+    return font
+
+
+def draw(page: Page, rgb: np.ndarray) -> Image.Image:
+    """The page (``rgb``, HxWx3) with its lines drawn over it, beside a white panel with their texts."""
+    h, w = rgb.shape[:2]
+    canvas = Image.new("RGB", (2 * w, h), (255, 255, 255))
+    canvas.paste(Image.fromarray(rgb), (0, 0))
+    pen = ImageDraw.Draw(canvas)
+    thick = max(1, round(max(w, h) / 600))
+    label = ImageFont.load_default(max(10, round(max(w, h) / 110)))
     for n, line in enumerate(page.lines, 1):
         colour = _colour(line.confidence)
         points = [tuple(p) for p in line.polygon]
-        pen.line(points + points[:1], fill=colour, width=width)
-        x0, y0 = points[0]
-        pen.text((x0, y0 - 2), f"{n}: {line.text}", font=font, fill=colour, anchor="ld",
-                 stroke_width=max(1, size // 10), stroke_fill=(255, 255, 255))
-    return image
+        pen.line(points + points[:1], fill=colour, width=thick)
+        pen.text(points[0], str(n), font=label, fill=colour, anchor="rb", stroke_width=thick,
+                 stroke_fill=(255, 255, 255))
+        pen.line([(x + w, y) for x, y in points + points[:1]], fill=(200, 200, 200), width=1)
+        x0, y0, x1, y1 = line.bbox
+        pen.text((x0 + w, (y0 + y1) / 2), line.text, anchor="lm", fill=colour,
+                 font=_fitted_font(pen, line.text, x1 - x0, y1 - y0))
+    return canvas
 
 
 def save_drawing(page: Page, rgb: np.ndarray, path: str | os.PathLike) -> None:
