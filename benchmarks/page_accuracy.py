@@ -1,16 +1,17 @@
 """Page mode on rendered pages with known text, side by side with PP-OCR's page pipeline (rapidocr-onnxruntime:
 PP-OCRv4 detector, classifier and recognizer) and Tesseract (``--psm 3``, automatic layout) on the same pages.
 
-Pages (``fastocr.train.pages``): a title and one or two columns of paragraphs in a document font; a third of
-them photographed-looking (perspective, tilt, uneven light, noise, blur, JPEG). Text: sentences of words drawn
-by frequency from a word-frequency list (default ``../shared/data/train_real/corpora/en_wordfreq_top100k.tsv``).
+Pages (``fastocr.train.pages``), in turn: one column, two columns, and photographed-looking (of one or two
+columns: perspective, tilt, uneven light, noise, blur, JPEG), each with a title, in the installed document fonts
+(``fastocr.train.pages.DOCUMENT_FONTS``) in turn. Text: sentences of words drawn by frequency from a word list (default ``../shared/data/train_real/corpora/en_wordfreq_top100k.tsv``).
 
 - line recall: the share of true lines that one found box covers (polygon IoU >= 0.5);
 - page CER: edit distance between the page's text and the truth in reading order (whitespace runs count as one
   space), over the truth's length, summed over pages;
 - seconds per page on this machine: fastocr's detection and recognition apart.
 
-Run: python benchmarks/page_accuracy.py --pages 30 --out benchmarks/results/pages-cpu
+Needs the [bench] extra (rapidocr-onnxruntime, rapidfuzz) and ``apt-get install tesseract-ocr``.
+Run: python benchmarks/page_accuracy.py --pages 30 --seed 7 --out benchmarks/results/pages-cpu
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from PIL import Image
 from tqdm import tqdm
 
 import fastocr
-from fastocr.train.metrics import edit_distance
 from fastocr.train.pages import RenderedPage, document_fonts, photo_warp, render_page
 
 WORDS = Path(__file__).resolve().parents[2] / "shared/data/train_real/corpora/en_wordfreq_top100k.tsv"
@@ -73,7 +73,7 @@ def make_pages(count: int, seed: int, words_path: Path) -> list[RenderedPage]:
     for k in range(count):
         title = " ".join(w.capitalize() for w in rng.choice(words[:3000], rng.integers(2, 6)))
         page = render_page(sentences(words, p, rng, 12), title, fonts[k % len(fonts)], rng,
-                           columns=1 + k % 2, font_px=int(rng.integers(22, 30)))
+                           columns=(1, 2, 1 + k // 3 % 2)[k % 3], font_px=int(rng.integers(22, 30)))
         pages.append(photo_warp(page, rng) if k % 3 == 2 else page)
     return pages
 
@@ -87,6 +87,12 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 def line_recall(truth: RenderedPage, found: list[np.ndarray]) -> tuple[int, int]:
     hit = sum(any(_iou(t.quad, f) >= 0.5 for f in found) for t in truth.lines)
     return hit, len(truth.lines)
+
+
+def edit_distance(a: str, b: str) -> int:
+    from rapidfuzz.distance import Levenshtein  # whole pages: C speed (the [bench] extra)
+
+    return Levenshtein.distance(a, b)
 
 
 def _norm(text: str) -> str:
@@ -178,28 +184,36 @@ def main() -> int:
         Image.fromarray(page.image).save(paths[-1])
         (folder / f"page{k:03d}.txt").write_text(page.text + "\n", encoding="utf-8")
     engines = args.engines.split(",")
-    rows = {}
+    outputs = {}
     if "fastocr" in engines:
         rec = fastocr.Recognizer.load(args.model, device="cpu")
         texts, boxes, det, rec_time = fastocr_pages(paths, rec)
-        rows["fastocr"] = {**score(pages, texts, boxes), "s_per_page": (det + rec_time) / len(pages),
-                           "detect_s_per_page": det / len(pages), "recognize_s_per_page": rec_time / len(pages)}
+        outputs["fastocr"] = (texts, boxes, {"s_per_page": (det + rec_time) / len(pages),
+                                            "detect_s_per_page": det / len(pages),
+                                            "recognize_s_per_page": rec_time / len(pages)})
     if "ppocr" in engines:
         texts, boxes, spent = ppocr_pages(paths)
-        rows["PP-OCRv4 mobile (rapidocr)"] = {**score(pages, texts, boxes), "s_per_page": spent / len(pages)}
+        outputs["PP-OCRv4 mobile (rapidocr)"] = (texts, boxes, {"s_per_page": spent / len(pages)})
     if "tesseract" in engines and shutil.which("tesseract"):
         texts, boxes, spent = tesseract_pages(paths)
-        rows["Tesseract (--psm 3)"] = {**score(pages, texts, boxes), "s_per_page": spent / len(pages)}
+        outputs["Tesseract (--psm 3)"] = (texts, boxes, {"s_per_page": spent / len(pages)})
+    kinds = {"all": range(len(pages)), "one column": range(0, len(pages), 3),
+             "two columns": range(1, len(pages), 3), "photographed": range(2, len(pages), 3)}
+    rows = {name: {**timing, **{kind: score([pages[k] for k in ks], [texts[k] for k in ks], [boxes[k] for k in ks])
+                                for kind, ks in kinds.items() if len(ks)}}
+            for name, (texts, boxes, timing) in outputs.items()}
     if not args.keep:
         shutil.rmtree(folder)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     how = (f"{len(pages)} rendered pages (seed {args.seed}), {platform.processor() or platform.machine()}, "
            f"{torch.get_num_threads()} threads, torch {torch.__version__}, fastocr {fastocr.__version__}, "
            f"commit {commit}")
-    table = ["| engine | line recall | page CER | s/page (detect + recognize) |", "|---|---:|---:|---:|"]
+    table = ["| engine | " + " | ".join(f"{kind}: recall / CER" for kind in kinds) + " | s/page (detect + recognize) |",
+             "|---|" + "---:|" * (len(kinds) + 1)]
     for name, r in rows.items():
         split = f" ({r['detect_s_per_page']:.2f} + {r['recognize_s_per_page']:.2f})" if "detect_s_per_page" in r else ""
-        table.append(f"| {name} | {r['line_recall']:.3f} | {r['page_cer']:.4f} | {r['s_per_page']:.2f}{split} |")
+        cells = " | ".join(f"{r[kind]['line_recall']:.3f} / {r[kind]['page_cer']:.4f}" for kind in kinds if kind in r)
+        table.append(f"| {name} | {cells} | {r['s_per_page']:.2f}{split} |")
     print("\n".join(table) + f"\n\n{how}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
