@@ -31,8 +31,8 @@ def main() -> None:
     font = next((f for f in fonts if f.name == "DejaVuSerif.ttf"), fonts[0])
     rng = np.random.default_rng(3)
     paragraphs = [p.replace("\n", " ").split() for p in re.split(r"(?<=\.)\n", TEXT)]
-    page = render_page(paragraphs, "Reading Whole Pages", font, rng, columns=2, size=1100, font_px=22,
-                       max_chars=40)
+    page = render_page(paragraphs, "Reading Whole Pages", font, rng, columns=2, size=760, font_px=20,
+                       max_chars=34)
     photo = photo_warp(page, rng, strength=0.8)
     out = root / "examples/pages/article.jpg"
     out.parent.mkdir(parents=True, exist_ok=True)

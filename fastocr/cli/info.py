@@ -11,13 +11,15 @@ HELP = "show the compiled extension, Triton and CUDA status"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = ("Print which fast paths this installation has, as JSON: the torch version, whether CUDA is "
                      "available, whether the C++ extension (fastocr._C) and its CUDA part (fastocr._C_cuda) were "
-                     "built, and, when one is missing, the import error that explains why.")
+                     "built, and, when one is missing, the import error that explains why; and whether page mode (`fastocr "
+                     "read`) has its detector.")
     p.epilog = "example:\n  fastocr info"
     p.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def run(args: argparse.Namespace) -> int:
     from ..ops import backend_info
+    from ..page.detect import detector_info
 
-    print(json.dumps(backend_info(), indent=2, default=str))
+    print(json.dumps({**backend_info(), **detector_info()}, indent=2, default=str))
     return 0

@@ -6,7 +6,9 @@ fastocr[page]``)."""
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import cv2
@@ -27,6 +29,16 @@ def _rapidocr():
     except ImportError as e:
         raise OptionError(f"{EXTRA_HINT} ({e})") from e
     return Path(rapidocr_onnxruntime.__file__).parent, TextDetector, TextClassifier, read_yaml
+
+
+def detector_info() -> dict:
+    """Whether page mode can run here, and with what (for ``fastocr info``)."""
+    try:
+        _rapidocr()
+    except OptionError as e:
+        return {"page_mode": False, "page_mode_reason": str(e)}
+    return {"page_mode": True, "page_detector": f"rapidocr-onnxruntime {metadata.version('rapidocr-onnxruntime')} "
+                                                "(PP-OCRv4 detection, PP-OCR mobile 0/180 classifier)"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ class Detector:
         self._det = text_detector(det)
         self._cls = text_classifier(cls)
         self.model_files = [os.path.basename(det["model_path"]), os.path.basename(cls["model_path"])]
+        self._lock = threading.Lock()  # rapidocr's detector keeps per-call state on itself: one call at a time
 
     def detect(self, rgb: np.ndarray) -> np.ndarray:
         """Boxes of the text lines of an HxWx3 RGB page: (N, 4, 2) float32 quads in page pixels, each clockwise
@@ -83,7 +96,8 @@ class Detector:
         scale = min(1.0, self.options.detect_side / max(h, w))
         small = rgb if scale == 1.0 else cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
                                                     interpolation=cv2.INTER_AREA)
-        boxes, _ = self._det(np.ascontiguousarray(small[:, :, ::-1]))  # the detector was trained on BGR
+        with self._lock:
+            boxes, _ = self._det(np.ascontiguousarray(small[:, :, ::-1]))  # the detector was trained on BGR
         if boxes is None or len(boxes) == 0:
             return np.zeros((0, 4, 2), np.float32)
         return (np.asarray(boxes, np.float32).reshape(-1, 4, 2) / scale).astype(np.float32)
@@ -93,7 +107,8 @@ class Detector:
         -score when it says upright, 0 when it is unsure (below its own 0.9 threshold)."""
         if not crops:
             return []
-        _, results, _ = self._cls([np.ascontiguousarray(c[:, :, ::-1]) for c in crops])
+        with self._lock:
+            _, results, _ = self._cls([np.ascontiguousarray(c[:, :, ::-1]) for c in crops])
         threshold = self._cls.cls_thresh
         return [0.0 if score < threshold else (float(score) if label == "180" else -float(score))
                 for label, score in results]

@@ -63,3 +63,13 @@ def test_without_the_extra_the_error_names_it(page_file, monkeypatch, capsys):
 def test_bad_options_are_usage_errors(page_file, capsys):
     assert main(["read", str(page_file), "--box-threshold", "1.5"]) == 2
     assert "box_threshold" in capsys.readouterr().err
+
+
+def test_info_says_whether_page_mode_can_run(capsys, monkeypatch):
+    assert main(["info"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["page_mode"] is True and info["page_detector"].startswith("rapidocr-onnxruntime ")
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
+    assert main(["info"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["page_mode"] is False and "fastocr[page]" in info["page_mode_reason"]
