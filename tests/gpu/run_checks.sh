@@ -4,7 +4,7 @@
 # Results land in $OUT (default /tmp/fastocr-gpu): logs and benchmark JSON, which `fastocr bench --report`
 # renders. Usage, from the repository root:
 #   FASTOCR_SHARED=/path/to/shared bash tests/gpu/run_checks.sh [SECTION...]
-# Sections (default: all, in this order): graph-tests build tests kernels decoder graphs e2e memory train.
+# Sections (default: all, in this order): graph-tests build tests kernels decoder graphs e2e memory page train.
 # Two tests render lines: the machine needs latin fonts (fonts-dejavu-core) or FASTOCR_FONT_DIRS naming a folder of
 # .ttf files. Each section runs under its own time limit (STEP_LIMIT seconds, default 300), so one slow step cannot eat the lease.
 set -uo pipefail
@@ -14,7 +14,7 @@ export PYTHONUNBUFFERED=1 FASTOCR_CUDA=1 MAX_JOBS=${MAX_JOBS:-16}
 export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-$(python3 -c 'import torch; print("%d.%d" % torch.cuda.get_device_capability())')}"
 PY=python3
 LIMIT=${STEP_LIMIT:-300}
-SECTIONS=${*:-graph-tests build tests kernels decoder graphs e2e memory train}
+SECTIONS=${*:-graph-tests build tests kernels decoder graphs e2e memory page train}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 step() { echo "== $* ($(date +%T))"; }
 pytest_() { timeout "$LIMIT" $PY -m pytest -q -p no:cacheprovider "$@"; }
@@ -67,6 +67,10 @@ fi
 if want memory; then
     step "memory: CUDA allocations and RSS over 10,000 recognitions"
     pytest_ -s -o addopts= benchmarks/bench_memory.py -k cuda 2>&1 | tail -6
+fi
+if want page; then  # needs the [page] extra (rapidocr-onnxruntime) in the lease's environment
+    step "page mode: pages/s with the recognizer on CUDA (the detector on the CPU), and the detector alone"
+    pytest_ -o addopts= benchmarks/bench_page.py --benchmark-enable --benchmark-json="$OUT/bench_page.json" 2>&1 | tail -8
 fi
 if want train; then
     step "training speed: 300 steps of batch 64 on rendered lines up to 80 characters; which side bounds it"
