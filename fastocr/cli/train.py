@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--decay-from", type=non_negative_int, default=None, metavar="STEP",
                    help="from STEP on, lower the learning rate along a cosine to a hundredth of --lr at --steps "
                         "(e.g. the last third of a run; default: a constant --lr)")
+    p.add_argument("--warmup", type=non_negative_int, default=0, metavar="STEPS",
+                   help="raise the learning rate linearly from 0 to --lr over the first STEPS steps: a fine-tune from "
+                        "--init-from starts with a fresh optimizer whose first updates are full-size (default 0)")
     p.add_argument("--clip", type=float, default=5.0, help="gradient norm clip (default 5)")
     p.add_argument("--ctc-weight", type=float, default=0.5,
                    help="weight of the auxiliary CTC loss on the encoder, which speeds up convergence; "

@@ -460,8 +460,11 @@ def _time_is_up(deadline: float, world: int, device: torch.device) -> bool:
 
 
 def learning_rate(opts: TrainOptions, step: int) -> float:
-    """The rate of the update after ``step`` steps: ``--lr``, then from ``--decay-from`` on a cosine down to a
-    hundredth of it at ``--steps``. A function of the step alone, so a resumed run keeps to the schedule."""
+    """The rate of the update after ``step`` steps: rising linearly over ``--warmup`` steps, then ``--lr``, then
+    from ``--decay-from`` on a cosine down to a hundredth of it at ``--steps``. A function of the step alone, so a
+    resumed run keeps to the schedule."""
+    if step < opts.warmup:
+        return opts.lr * (step + 1) / opts.warmup
     start = opts.decay_from
     if start is None or step <= start:
         return opts.lr

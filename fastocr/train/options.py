@@ -32,6 +32,7 @@ class TrainOptions:
     batch_size: int = 32
     lr: float = 1e-3  # Adam's learning rate
     decay_from: int | None = None  # from this step on, a cosine down to lr / 100 at ``steps``
+    warmup: int = 0  # the rate rises linearly to ``lr`` over these first steps (a warm start's fresh Adam moments)
     clip: float = 5.0  # gradient norm clip
     ctc_weight: float = 0.5  # weight of the auxiliary CTC loss (0: the original loss alone)
     words: str | None = None  # vocabulary file for synthetic lines

@@ -305,6 +305,16 @@ def test_learning_rate_decays_from_the_given_step_and_survives_a_resume(tmp_path
         train(_args(tmp_path, "--steps", "4", "--decay-from", "4"))
 
 
+def test_warmup_raises_the_rate_linearly_then_the_schedule_goes_on(tmp_path):
+    from fastocr.train.loop import learning_rate
+
+    args = _args(tmp_path, "--steps", "100", "--warmup", "10", "--decay-from", "60", "--lr", "1e-3")
+    rates = [learning_rate(args, s) for s in range(101)]
+    assert rates[:10] == pytest.approx([1e-4 * k for k in range(1, 11)])
+    assert rates[10:61] == [1e-3] * 51 and rates[100] == pytest.approx(1e-5)
+    assert learning_rate(_args(tmp_path, "--steps", "100", "--lr", "1e-3"), 0) == 1e-3  # none by default
+
+
 def test_a_time_limit_stops_cleanly_and_resume_continues(tmp_path, monkeypatch, capsys):
     """--time-limit (a lease's end): the run stops at the step the time runs out, writes latest.pt there, and
     --resume goes on. An injected clock moves 5 s per reading: 4 readings a step, so 25 s end step 2."""
