@@ -10,7 +10,6 @@ import xml.etree.ElementTree as ET
 from .._version import __version__
 from .results import Page, PageLine
 
-FORMATS = ("json", "text", "hocr", "alto")
 SUFFIXES = {"json": ".json", "text": ".txt", "hocr": ".hocr", "alto": ".xml"}
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
 
@@ -23,19 +22,6 @@ def to_json(pages: list[Page]) -> str:
 def to_text(pages: list[Page]) -> str:
     """Each page's text; pages separated by a form feed, as pdftotext does."""
     return "\f".join(p.text + "\n" for p in pages)
-
-
-def _blocks(page: Page) -> list[list[list[PageLine]]]:
-    """The page's lines as blocks of rows of pieces."""
-    blocks: list[list[list[PageLine]]] = []
-    for line in page.lines:
-        if not blocks or blocks[-1][-1][-1].block != line.block:
-            blocks.append([[line]])
-        elif blocks[-1][-1][-1].row != line.row:
-            blocks[-1].append([line])
-        else:
-            blocks[-1][-1].append(line)
-    return blocks
 
 
 def _union(lines: list[PageLine]) -> tuple[int, int, int, int]:
@@ -57,7 +43,7 @@ def to_hocr(pages: list[Page]) -> str:
         div = ET.SubElement(body, "div", {"class": "ocr_page", "id": f"page_{n}", "title": (
             f'image "{page.source}"; bbox 0 0 {page.width} {page.height}; ppageno {n - 1}; '
             f'textangle {page.rotation}')})
-        for b, block in enumerate(_blocks(page), 1):
+        for b, block in enumerate(page.blocks(), 1):
             area = ET.SubElement(div, "div", {"class": "ocr_carea", "id": f"block_{n}_{b}",
                                               "title": "bbox {} {} {} {}".format(*_union([x for r in block for x in r]))})
             for line in (x for row in block for x in row):
@@ -96,7 +82,7 @@ def to_alto(pages: list[Page]) -> str:
                                                 "WIDTH": str(page.width), "HEIGHT": str(page.height)})
         space = ET.SubElement(el, f"{q}PrintSpace")
         _box(space, 0, 0, page.width, page.height)
-        for b, block in enumerate(_blocks(page), 1):
+        for b, block in enumerate(page.blocks(), 1):
             tb = ET.SubElement(space, f"{q}TextBlock", {"ID": f"block_{n}_{b}"})
             _box(tb, *_union([x for r in block for x in r]))
             for line in (x for row in block for x in row):
@@ -122,6 +108,7 @@ def _words(line_el: ET.Element, line: PageLine, q: str) -> None:
 
 
 WRITERS = {"json": to_json, "text": to_text, "hocr": to_hocr, "alto": to_alto}
+FORMATS = tuple(WRITERS)
 
 
 def write(pages: list[Page], fmt: str) -> str:

@@ -71,20 +71,23 @@ class Page:
     def ok(self) -> bool:
         return self.error is None
 
+    def blocks(self) -> list[list[list[PageLine]]]:
+        """The lines as blocks of rows of pieces, in reading order."""
+        blocks: list[list[list[PageLine]]] = []
+        for line in self.lines:
+            if not blocks or blocks[-1][-1][-1].block != line.block:
+                blocks.append([[line]])
+            elif blocks[-1][-1][-1].row != line.row:
+                blocks[-1].append([line])
+            else:
+                blocks[-1][-1].append(line)
+        return blocks
+
     @property
     def text(self) -> str:
         """The page's text: pieces of a row joined by a space, rows by a newline, blocks by an empty line."""
-        blocks: list[list[str]] = []
-        last = None
-        for line in self.lines:
-            if last is None or line.block != last.block:
-                blocks.append([line.text])
-            elif line.row != last.row:
-                blocks[-1].append(line.text)
-            else:
-                blocks[-1][-1] += " " + line.text
-            last = line
-        return "\n\n".join("\n".join(rows) for rows in blocks)
+        return "\n\n".join("\n".join(" ".join(piece.text for piece in row) for row in block)
+                            for block in self.blocks())
 
     def to_dict(self) -> dict:
         return {"source": self.source, "width": self.width, "height": self.height, "rotation": self.rotation,
