@@ -68,9 +68,6 @@ class LabelledLines(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> tuple[ImageInput, str]:
         return self.items[i]
 
-    def label(self, i: int) -> str:
-        return self.items[i][1]
-
 
 class AugmentedLines(torch.utils.data.Dataset):
     """``variants`` augmented copies of each line of ``lines``: item ``i`` is line ``i % len(lines)`` cut
@@ -85,9 +82,6 @@ class AugmentedLines(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.lines) * self.variants
-
-    def label(self, i: int) -> str:
-        return self.lines.label(i % len(self.lines))
 
     def __getitem__(self, i: int) -> tuple[ImageInput, str]:
         image, label = self.lines[i % len(self.lines)]
@@ -140,18 +134,24 @@ class Collate:
         self.bucket = bucket
 
     def __call__(self, batch):
-        lines, ids, labels = [], [], []
-        for image, label in batch:
-            if not label or len(label) > self.max_label_len or self.alphabet.missing(label):
-                continue
-            try:
-                lines.append(resize_line(load_rgb(image, str(image)), self.height, self.width))
-            except FastOCRError:
-                continue
-            ids.append(self.alphabet.encode(label))
-            labels.append(label)
-        if not lines:
+        return self.assemble([p for p in map(self.prepare, batch) if p is not None])
+
+    def prepare(self, item) -> tuple[np.ndarray, list[int], str] | None:
+        """One (image, label) pair as (line resized to the model's height, label ids, label), or None to drop."""
+        image, label = item
+        if not label or len(label) > self.max_label_len or self.alphabet.missing(label):
             return None
+        try:
+            line = resize_line(load_rgb(image, str(image)), self.height, self.width)
+        except FastOCRError:
+            return None
+        return line, self.alphabet.encode(label), label
+
+    def assemble(self, prepared: list):
+        """Prepared lines as one batch (see the class), or None when there are none."""
+        if not prepared:
+            return None
+        lines, ids, labels = zip(*prepared)
         L = max(map(len, ids))
         targets = torch.full((L + 2, len(ids)), PAD_TARGET, dtype=torch.long)
         targets[0] = SOS_TOKEN
@@ -160,4 +160,21 @@ class Collate:
             targets[len(seq) + 1, b] = EOS_TOKEN
         canvas = max(padded_width(line.shape[1], self.width, self.bucket) for line in lines)
         widths = torch.tensor([line.shape[1] for line in lines])
-        return to_batch(lines, self.height, canvas), targets, widths, labels
+        return to_batch(list(lines), self.height, canvas), targets, widths, list(labels)
+
+
+class WidthWindows:
+    """Collation of a window of ``batches`` x ``batch_size`` samples into ``batches`` batches of lines of like
+    widths: every line is resized, the window sorted by width (stably: a function of the window's samples
+    alone) and cut in order. A batch is padded to its widest line, and on CPU the CNN's work is the canvas's
+    area, so this halves it for rendered words against batches as drawn (``benchmarks/scripts/
+    train_canvas_padding.py``). Dropped lines shorten the last batches; an empty one is None, as in Collate.
+    """
+
+    def __init__(self, collate: Collate, batch_size: int, batches: int):
+        self.collate, self.batch_size, self.batches = collate, batch_size, batches
+
+    def __call__(self, window) -> list:
+        prepared = sorted((p for p in map(self.collate.prepare, window) if p is not None), key=lambda p: p[0].shape[1])
+        size = self.batch_size
+        return [self.collate.assemble(prepared[b * size : (b + 1) * size]) for b in range(self.batches)]

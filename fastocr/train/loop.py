@@ -17,9 +17,7 @@ import os
 import random
 import sys
 import time
-from bisect import bisect_right
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +35,7 @@ from ..engine.vocabulary import load_words
 from ..errors import FastOCRError, ModelFileError
 from ..files import atomic_write_bytes
 from ..model import OCRModel
-from .data import PAD_TARGET, AugmentedLines, Collate, LabelledLines, read_label_list
+from .data import PAD_TARGET, AugmentedLines, Collate, LabelledLines, WidthWindows, read_label_list
 from .metrics import score
 from .options import TrainOptions
 
@@ -76,23 +74,15 @@ class ResumableSampler(torch.utils.data.Sampler):
     """An endless index stream where sample n depends only on (seed, n): resuming at n gives the same order.
 
     With both labelled lists and synthetic data, a list item is drawn with probability ``list_fraction``.
-    Synthetic items are numbered by n itself, so each is rendered once. ``start`` counts samples of all ranks.
-
-    ``bucket_window`` > 0 (with ``batch_size`` and ``label_length``): each rank's stream is cut into windows of
-    that many batches, a window is sorted by label length and cut into batches, whose order is shuffled. A batch
-    is padded to its widest line, so lines of like lengths together waste less (long document lines among
-    words cost the whole batch their width). Still a function of (seed, position): resuming replays the window.
+    Synthetic items are numbered by n itself, so each is rendered once. ``start`` counts samples of all ranks;
+    under torchrun, rank r takes samples r, r + world, ... of the one stream.
     """
 
     def __init__(self, n_list: int, has_synth: bool, seed: int, start: int = 0, list_fraction: float = 0.5,
-                 rank: int = 0, world: int = 1, bucket_window: int = 0, batch_size: int = 1,
-                 label_length: Callable[[int], int] | None = None):
+                 rank: int = 0, world: int = 1):
         self.n_list, self.has_synth, self.seed, self.start = n_list, has_synth, seed, start
         self.rank, self.world = rank, world
         self.list_fraction = list_fraction if (n_list and has_synth) else (1.0 if n_list else 0.0)
-        if bucket_window and (label_length is None or start % (batch_size * world)):
-            raise ValueError("bucketing needs label_length and a start at a batch boundary")
-        self.bucket_window, self.batch_size, self.label_length = bucket_window, batch_size, label_length
 
     def index_at(self, n: int) -> int:
         r = random.Random(self.seed * 1_000_003 + n)
@@ -100,35 +90,33 @@ class ResumableSampler(torch.utils.data.Sampler):
             return r.randrange(self.n_list)
         return self.n_list + n
 
-    def _own(self, k: int) -> int:
-        """Index of this rank's k-th sample: under torchrun, rank r takes samples r, r + world, ... of the one
-        stream."""
-        return self.index_at(k * self.world + self.rank)
-
     def __iter__(self):
         k = self.start // self.world
-        if not self.bucket_window:
-            while True:
-                yield self._own(k)
-                k += 1
-        size = self.bucket_window * self.batch_size
-        window, skip = divmod(k, size)
         while True:
-            indices = [self._own(window * size + j) for j in range(size)]
-            by_length = sorted(indices, key=self.label_length)
-            batches = [by_length[b : b + self.batch_size] for b in range(0, size, self.batch_size)]
-            random.Random(f"buckets {self.seed} {self.rank} {window}").shuffle(batches)
-            yield from [i for batch in batches for i in batch][skip:]
-            window, skip = window + 1, 0
+            yield self.index_at(k * self.world + self.rank)
+            k += 1
+
+
+def shuffled_windows(windows, first: int, skip: int, seed: int, rank: int = 0):
+    """The batches of ``WidthWindows`` windows (numbered from ``first``) in an order shuffled per window, from
+    batch ``skip`` of the first: narrow and wide batches alternate, and a run resumed mid-window (its stream
+    restarted at the window) goes on with the very batches it would have drawn."""
+    for number, batches in enumerate(windows, first):
+        order = list(range(len(batches)))
+        random.Random(f"buckets {seed} {rank} {number}").shuffle(order)
+        yield from [batches[i] for i in order][skip:]
+        skip = 0
 
 
 def _bf16_is_fast(device: torch.device) -> bool:
-    """bf16 autocast pays on CUDA and on CPUs with native bf16 (1.9x per step on an AVX512-BF16 EPYC)."""
+    """bf16 autocast pays on CUDA and on CPUs with bf16 instructions (AVX512-BF16 or AMX: 1.9x per step on an
+    AVX512-BF16 EPYC). Other AVX-512 CPUs run it too, emulated by oneDNN, and a step takes 2.5x longer (an
+    Intel Xeon without AVX512-BF16), so there it stays off."""
     if device.type == "cuda":
         return True
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # a torch without these probes: fp32, which is never slower than emulated bf16
         return False
 
 
@@ -279,15 +267,6 @@ def _dataset(opts, alphabet: Alphabet):
     if not parts:
         raise FastOCRError("nothing to train on: give --train-list files and/or --synth")
     return torch.utils.data.ConcatDataset(parts), n_list
-
-
-def _label_length(dataset: torch.utils.data.ConcatDataset) -> Callable[[int], int]:
-    """Label length of a training item, read without loading or rendering it (each part has ``label(i)``)."""
-    def length(i: int) -> int:
-        part = bisect_right(dataset.cumulative_sizes, i)
-        return len(dataset.datasets[part].label(i - (dataset.cumulative_sizes[part - 1] if part else 0)))
-
-    return length
 
 
 def val_set_name(path: str) -> str:
@@ -529,20 +508,22 @@ def train(opts: TrainOptions) -> Path:
         n = warm_start(model, opts.init_from, loss_module.ctc_head)
         print(f"initialised {n} of {len(model.state_dict())} tensors from {opts.init_from}", file=sys.stderr)
     dataset, n_list = _dataset(opts, alphabet)
-    sampler = ResumableSampler(n_list, opts.synth, opts.seed, start=batches * opts.batch_size * world,
-                               list_fraction=opts.list_fraction, rank=rank, world=world,
-                               bucket_window=opts.bucket_window, batch_size=opts.batch_size,
-                               label_length=_label_length(dataset))
+    collate = Collate(alphabet, config.img_height, config.img_width, opts.max_label_len,
+                      config.width_bucket if config.variable_width else None)
+    window = opts.bucket_window or 1  # batches drawn together (sorted by width when --bucket-window)
+    first_window, skip = divmod(batches, window)
+    sampler = ResumableSampler(n_list, opts.synth, opts.seed, start=first_window * window * opts.batch_size * world,
+                               list_fraction=opts.list_fraction, rank=rank, world=world)
     loss_fn = loss_module
     if world > 1:
         loss_fn = nn.parallel.DistributedDataParallel(loss_fn, device_ids=[device.index] if device.type == "cuda" else None)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=opts.batch_size, sampler=sampler, num_workers=opts.workers,
-        collate_fn=Collate(alphabet, config.img_height, config.img_width, opts.max_label_len,
-                           config.width_bucket if config.variable_width else None),
+        dataset, batch_size=opts.batch_size * window, sampler=sampler, num_workers=opts.workers,
+        collate_fn=WidthWindows(collate, opts.batch_size, window) if opts.bucket_window else collate,
         persistent_workers=opts.workers > 0,
         generator=torch.Generator().manual_seed(opts.seed),  # keeps the global RNG (dropout) resumable
     )
+    stream = shuffled_windows(loader, first_window, skip, opts.seed, rank) if opts.bucket_window else loader
     val_sets = _validation_sets(opts, alphabet) if lead else {}
     if lead and opts.best_on and opts.best_on not in val_sets:
         raise FastOCRError(f"--best-on {opts.best_on}: no such validation set (have: {', '.join(val_sets) or 'none'})")
@@ -563,7 +544,7 @@ def train(opts: TrainOptions) -> Path:
     waited = spent = 0.0
     ready = _clock()
     deadline = None if opts.time_limit is None else ready + opts.time_limit
-    for batch in loader:
+    for batch in stream:
         if step >= opts.steps:
             break
         fetched = _clock()

@@ -1,6 +1,7 @@
 """Fine-tuning on a small real set: splitting a label list, augmenting its crops, mixing it with synthetic lines."""
 
 import csv
+import random
 
 import numpy as np
 import pytest
@@ -8,12 +9,21 @@ import torch
 from PIL import Image
 from test_train import _args
 
+from fastocr.alphabet import Alphabet
 from fastocr.cli import main
 from fastocr.errors import FastOCRError
 from fastocr.train import train
 from fastocr.train.augment import degrade, jitter_crop
-from fastocr.train.data import AugmentedLines, LabelledLines, read_label_list, split_items
-from fastocr.train.loop import ResumableSampler, val_set_name
+from fastocr.train.data import (
+    AugmentedLines,
+    Collate,
+    LabelledLines,
+    WidthWindows,
+    read_label_list,
+    split_items,
+)
+from fastocr.train.loop import ResumableSampler, shuffled_windows, val_set_name
+from fastocr.train.synth import ASCII_CHARSET
 
 pytest.importorskip("matplotlib")
 
@@ -165,38 +175,39 @@ def test_resume_with_a_lower_lr_decays_it(tmp_path):
     assert ck["step"] == 2 and [g["lr"] for g in ck["optimizer"]["param_groups"]] == [1e-4]
 
 
-def _bucketed(start=0, rank=0, world=1):
-    """Synthetic-only stream whose 'label length' is a fixed pseudo-random function of the index."""
-    return ResumableSampler(n_list=0, has_synth=True, seed=5, start=start, rank=rank, world=world,
-                            bucket_window=4, batch_size=8, label_length=lambda i: (i * 7919) % 61)
+def _window(seed: int, n: int = 32) -> list:
+    """A window of n rendered-like items: blank lines 32 px high of pseudo-random widths, labelled by index."""
+    widths = random.Random(seed).choices(range(8, 400), k=n)
+    return [(np.full((32, w, 3), 255, np.uint8), f"w{i}") for i, w in enumerate(widths)]
 
 
-def test_bucketed_batches_hold_like_lengths_and_the_same_samples():
-    """Each window of 4 batches holds the samples of the unbucketed stream, regrouped: every batch spans a
-    quarter of the window's lengths at most (sorted, then cut), where unbucketed batches span most of it."""
-    from itertools import islice, pairwise
+def test_width_windows_group_lines_of_like_widths():
+    """4 batches of 8 from a window of 32: every line once, each batch a run of the window sorted by width,
+    so batches span less width than batches as drawn; dropped lines shorten the last batch."""
+    from itertools import pairwise
 
-    length = _bucketed().label_length
-    plain = list(islice(iter(ResumableSampler(0, True, seed=5)), 64))
-    got = list(islice(iter(_bucketed()), 64))
-    for w in range(0, 64, 32):
-        assert sorted(got[w : w + 32]) == sorted(plain[w : w + 32])
-        batches = sorted(sorted(map(length, got[b : b + 8])) for b in range(w, w + 32, 8))
-        assert all(a[-1] <= b[0] for a, b in pairwise(batches))  # consecutive runs of the sorted window
-    spread = lambda xs: max(map(length, xs)) - min(map(length, xs))
-    assert sum(spread(got[b : b + 8]) for b in range(0, 64, 8)) < sum(spread(plain[b : b + 8]) for b in range(0, 64, 8)) / 2
+    collate = Collate(Alphabet(ASCII_CHARSET), max_label_len=8, width=2048, bucket=32)
+    window = _window(0)
+    batches = WidthWindows(collate, batch_size=8, batches=4)(window)
+    assert sorted(label for b in batches for label in b[3]) == sorted(label for _, label in window)
+    widths = [sorted(b[2].tolist()) for b in batches]
+    assert all(a[-1] <= b[0] for a, b in pairwise(widths))
+    as_drawn = [collate(window[i : i + 8]) for i in range(0, 32, 8)]
+    assert sum(b[0].shape[3] for b in batches) < sum(b[0].shape[3] for b in as_drawn) * 0.8
+    for b in batches:  # each line's own width is kept for the attention mask
+        assert b[0].shape[3] >= b[2].max() and b[1].shape[1] == len(b[3])
+    window[5] = (window[5][0], "x" * 9)  # longer than max_label_len: dropped
+    short = WidthWindows(collate, batch_size=8, batches=4)(window)
+    assert [len(b[3]) for b in short] == [8, 8, 8, 7]
+    assert WidthWindows(collate, batch_size=8, batches=5)(window)[4] is None  # no lines left for it
 
 
-def test_bucketed_stream_resumes_mid_window_and_splits_ranks():
-    from itertools import islice
-
-    full = list(islice(iter(_bucketed()), 80))
-    assert list(islice(iter(_bucketed(start=24)), 56)) == full[24:]  # 3 batches into the first window
-    ranks = [list(islice(iter(_bucketed(start=16 * 2, rank=r, world=2)), 32)) for r in (0, 1)]
-    again = [list(islice(iter(_bucketed(rank=r, world=2)), 48))[16:] for r in (0, 1)]
-    assert ranks == again and not set(ranks[0]) & set(ranks[1])
-    with pytest.raises(ValueError, match="batch boundary"):
-        _bucketed(start=3)
+def test_shuffled_windows_resume_mid_window():
+    windows = [[f"{w}.{b}" for b in range(4)] for w in range(3)]
+    full = list(shuffled_windows(windows, 0, 0, seed=5))
+    assert sorted(full) == sorted(x for w in windows for x in w) and full[:4] != windows[0]
+    assert list(shuffled_windows(windows[1:], 1, 3, seed=5)) == full[7:]  # resumed 3 batches into window 1
+    assert list(shuffled_windows(windows, 0, 0, seed=5, rank=1)) != full  # ranks shuffle apart
 
 
 def test_jitter_crop_keeps_the_ends_of_long_lines():

@@ -30,9 +30,9 @@ def _args(out, *extra) -> TrainOptions:
     return options_from(TrainOptions, args)
 
 
-@pytest.mark.parametrize("extra", [[], ["--bucket-window", "3"]], ids=["plain", "length-buckets"])
+@pytest.mark.parametrize("extra", [[], ["--bucket-window", "3"]], ids=["plain", "width-buckets"])
 def test_resume_continues_exactly(tmp_path, extra):
-    """Also with length buckets, resumed in the middle of a window of 3 batches."""
+    """Also with width buckets, resumed in the middle of a window of 3 batches."""
     straight = tmp_path / "straight"
     train(_args(straight, "--steps", "4", *extra))
     interrupted = tmp_path / "interrupted"
