@@ -241,7 +241,12 @@ def speedups(records: Iterable[dict], baseline: str) -> dict[int, float]:
 
 
 def _per_line(rec: dict) -> float:
-    return rec["stats"]["median"] / rec.get("extra_info", {}).get("lines", 1)
+    """Seconds per line: from the rate a benchmark measured itself (``lines_per_s``, e.g. training between its
+    logged steps, start-up left out), else the median call over its ``lines``."""
+    info = rec.get("extra_info", {})
+    if info.get("lines_per_s"):
+        return 1 / info["lines_per_s"]
+    return rec["stats"]["median"] / info.get("lines", 1)
 
 
 def markdown(doc: dict) -> str:
