@@ -61,8 +61,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="weight of the auxiliary CTC loss on the encoder, which speeds up convergence; "
                         "0 trains the original seq2seq loss alone (default 0.5)")
     p.add_argument("--words", type=input_file, default=None,
-                   help="vocabulary file (whitespace-separated words) for synthetic lines; without it, "
-                        "words are invented (e.g. /usr/share/dict/words)")
+                   help="word list for synthetic lines, a word a line (what follows the first whitespace, such as a "
+                        "frequency or a tag, is ignored); without it, words are invented (e.g. /usr/share/dict/words)")
+    p.add_argument("--corpus", type=input_file, action="append", default=[], metavar="FILE",
+                   help="text file whose sentences label the synthetic lines of a CJK --charset (repeatable): pieces "
+                        "of 2 to --max-label-len characters, mixed-script lines, rare characters; one sentence in 50 "
+                        "is held out for the synthetic validation set")
     p.add_argument("--teacher-forcing", type=float, default=0.5,
                    help="probability that a batch is trained with teacher forcing (default 0.5)")
     p.add_argument("--eval-every", type=positive_int, default=1000, help="validate every N steps (default 1000)")

@@ -10,6 +10,7 @@ and n). Checkpoints load with ``weights_only=True``.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import math
@@ -31,7 +32,6 @@ from ..alphabet import Alphabet
 from ..checkpoint import load_model, save_model
 from ..config import ModelConfig
 from ..engine import Recognizer
-from ..engine.vocabulary import load_words
 from ..errors import FastOCRError, ModelFileError
 from ..files import atomic_write_bytes
 from ..model import OCRModel
@@ -246,12 +246,30 @@ def _teacher_forcing(opts, step: int) -> bool:
 
 
 def _words(opts) -> tuple[str, ...] | None:
+    """The first field of each line of ``--words``: plain lists, and lists with frequencies or tags after the word."""
     if not opts.words:
         return None
     try:
-        return load_words(opts.words)
+        lines = Path(opts.words).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise FastOCRError(f"--words {opts.words}: cannot read the vocabulary ({e})") from e
+        raise FastOCRError(f"--words {opts.words}: cannot read the word list ({e})") from e
+    return tuple(line.split()[0] for line in lines if line.strip())
+
+
+def _corpus(opts, alphabet: Alphabet) -> tuple[list[str], list[str]]:
+    """(training, validation) runs of ``--corpus`` text, split by sentence (``chinese.held_out``)."""
+    return _read_corpus(tuple(opts.corpus), alphabet.chars) if opts.corpus else ([], [])
+
+
+@functools.lru_cache(maxsize=2)  # training and validation sets read it once
+def _read_corpus(paths: tuple[str, ...], chars: str) -> tuple[list[str], list[str]]:
+    from .chinese import held_out, read_corpus
+
+    train_runs, val_runs = held_out(read_corpus(paths, chars))
+    if not val_runs:
+        raise FastOCRError(f"--corpus {' '.join(paths)}: too little text to hold sentences out for validation "
+                           "(one in 50 is held out)")
+    return train_runs, val_runs
 
 
 def _dataset(opts, alphabet: Alphabet):
@@ -263,7 +281,7 @@ def _dataset(opts, alphabet: Alphabet):
     n_list = sum(len(p) for p in parts)
     if opts.synth:
         parts.append(SyntheticLines(alphabet.chars, 2**62, seed=opts.seed, max_len=opts.max_label_len,
-                                    words=_words(opts)))
+                                    words=_words(opts), corpus=_corpus(opts, alphabet)[0]))
     if not parts:
         raise FastOCRError("nothing to train on: give --train-list files and/or --synth")
     return torch.utils.data.ConcatDataset(parts), n_list
@@ -281,7 +299,7 @@ def _validation_sets(opts, alphabet: Alphabet) -> dict[str, list]:
     sets = {}
     if opts.synth:
         held_out = SyntheticLines(alphabet.chars, opts.val_size, seed=opts.seed + 7_777_777,
-                                  max_len=opts.max_label_len, words=_words(opts))
+                                  max_len=opts.max_label_len, words=_words(opts), corpus=_corpus(opts, alphabet)[1])
         sets["synth"] = [held_out[i] for i in range(len(held_out))]
     for path in opts.val_list:
         items = read_label_list(path)

@@ -20,7 +20,7 @@ class TrainOptions:
     val_list: list[str] = field(default_factory=list)  # label lists to validate on
     val_size: int = 500  # items per validation set
     best_on: str | None = None  # validation set whose exact match picks best.pt (default: the first)
-    bucket_window: int = 0  # sort each N batches of samples by label length (0: off)
+    bucket_window: int = 0  # sort each N batches of samples by rendered width (0: off)
     list_fraction: float = 0.5  # share of lines drawn from the lists when synth is on too
     augment_lists: bool = True  # re-cut and degrade list images at random
     charset: str = "ascii"  # "ascii" (95 printable) or an alphabet file
@@ -35,7 +35,8 @@ class TrainOptions:
     warmup: int = 0  # the rate rises linearly to ``lr`` over these first steps (a warm start's fresh Adam moments)
     clip: float = 5.0  # gradient norm clip
     ctc_weight: float = 0.5  # weight of the auxiliary CTC loss (0: the original loss alone)
-    words: str | None = None  # vocabulary file for synthetic lines
+    words: str | None = None  # word list for synthetic lines (a word a line; the rest of a line is ignored)
+    corpus: list[str] = field(default_factory=list)  # text files whose sentences label synthetic CJK lines
     teacher_forcing: float = 0.5  # probability that a batch is trained with teacher forcing
     eval_every: int = 1000
     ckpt_every: int = 200

@@ -39,7 +39,8 @@ _SCRIPTS = {
     # like signs and print; symbol and dingbat fonts, and hairline weights that blur away, are left out.
     "latin": (("dejavu*", "liberation*", "nimbus*", "urw*", "c059-*", "p052-*", "z003-*", "free*", "roboto*",
                "opensans-*", "lato-*", "cantarell-*", "carlito-*"), "Aa0", "fonts-dejavu-core fonts-liberation2"),
-    "cjk": (("wqy-zenhei*", "noto*cjk*"), "中文字", "fonts-wqy-zenhei (or fonts-noto-cjk)"),
+    "cjk": (("wqy-zenhei*", "wqy-microhei*", "ukai*", "uming*", "noto*cjk*"), "中文字",
+            "fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-ukai fonts-arphic-uming fonts-noto-cjk"),
 }
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
@@ -440,11 +441,13 @@ class SyntheticLines(torch.utils.data.Dataset):
         augment: Whether to apply image augmentations.
         height: Nominal line height passed to ``render_line``.
         max_len: Maximum label length.
+        corpus: Runs of real text (``chinese.read_corpus``): for a CJK charset, labels are drawn by
+            ``chinese.ChineseText`` from them and ``words`` (2 to ``max_len`` characters).
     """
 
     def __init__(self, charset: str, length: int, seed: int = 0, fonts: list[Path] | None = None,
                  words: Sequence[str] | None = None, augment: bool = True, height: int = 32,
-                 max_len: int = 24) -> None:
+                 max_len: int = 24, corpus: Sequence[str] | None = None) -> None:
         if seed < 0:
             raise ValueError("seed must be >= 0")
         probe = TextSampler(charset, seed, max_len=max_len)
@@ -457,7 +460,12 @@ class SyntheticLines(torch.utils.data.Dataset):
         if len(drawable) < len(probe.charset):
             missing = "".join(c for c in probe.charset if c not in drawable)
             warnings.warn(f"no font draws {missing!r}; these characters will not be sampled", stacklevel=2)
-        self.sampler = TextSampler(drawable, seed, words, max_len)
+        if corpus and probe.is_cjk:
+            from .chinese import ChineseText
+
+            self.sampler = ChineseText(drawable, corpus, words or (), max_len, min_len=min(2, max_len))
+        else:
+            self.sampler = TextSampler(drawable, seed, words, max_len)
         self.length, self.seed, self.augment, self.height = length, seed, augment, height
 
     def __len__(self) -> int:

@@ -194,24 +194,6 @@ def test_resume_from_a_corrupt_or_malicious_checkpoint_is_a_clear_error(tmp_path
     assert not (tmp_path / "PWNED").exists() and not os.path.exists("PWNED")
 
 
-def test_chinese_smoke_run_on_the_original_alphabet(tmp_path):
-    """The same recipe on char_std_5990.txt (5,989 characters, rendered with a CJK font): it trains and loads."""
-    from conftest import ALPHABET_5990
-
-    from fastocr import Recognizer
-    from fastocr.train.synth import find_fonts
-
-    try:
-        find_fonts("cjk")
-    except RuntimeError as e:
-        pytest.skip(str(e))
-    best = train(_args(tmp_path, "--steps", "2", "--charset", str(ALPHABET_5990)))
-    rec = Recognizer.load(best, device="cpu")
-    assert rec.alphabet.num_classes == 5991 and rec.model.num_classes == 5991
-    rows = list(csv.DictReader((tmp_path / "log.csv").read_text().splitlines()))
-    assert float(rows[-1]["loss"]) > 0
-
-
 def test_ctc_loss_reads_the_labels_without_sos_eos_or_padding():
     """The auxiliary CTC loss scores exactly the label characters (blank = class 0) over each line's columns."""
     from fastocr.train.loop import ctc_loss
