@@ -1,4 +1,4 @@
-"""Loading the original checkpoints, and fastocr's own model file.
+"""Loading (and writing) the original checkpoints, and fastocr's own model file.
 
 Original: ``encoder.pth`` + ``decoder.pth`` are bare state_dicts (keys in SPEC order) and the alphabet is a text
 file. They load with ``torch.load(weights_only=True)``: tensors only, no code can run.
@@ -118,6 +118,40 @@ def load_original(
     config = _infer_original_config(dec_sd, alphabet, os.fspath(decoder_path), config or ModelConfig())
     parts = {"encoder": (enc_sd, os.fspath(encoder_path)), "decoder": (dec_sd, os.fspath(decoder_path))}
     return _build(config, alphabet.num_classes, parts), alphabet, config
+
+
+def save_original(folder: str | os.PathLike, model: OCRModel, alphabet: Alphabet) -> dict[str, Path]:
+    """Writes a model in the original project's layout: ``encoder.pth`` and ``decoder.pth`` (bare float32
+    state_dicts, the keys of SPEC §1.4) and ``alphabet.txt`` (a character a line), each atomically.
+
+    The original reads them with ``--img_width`` = the model's input width and ``--max_width`` = its slots
+    (280 and 71 by default), greedily and for at most 20 steps. Only models of its architecture qualify: slot
+    attention, and an alphabet without whitespace (its loader strips each line).
+
+    Returns:
+        the three paths by name (``encoder``, ``decoder``, ``alphabet``).
+
+    Raises:
+        FastOCRError: the model or its alphabet cannot be expressed in the original layout.
+    """
+    config = model.config
+    if config.attention != "slot":
+        raise FastOCRError(f"the original project has only the fixed-slot attention; this model uses "
+                           f"{config.attention!r} attention (train with --attention slot to export it)")
+    if any(c.isspace() for c in alphabet.chars):
+        raise FastOCRError("the alphabet holds whitespace, which the original's alphabet file cannot carry (it "
+                           "strips each line): train on an alphabet without spaces to export it")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"encoder": folder / "encoder.pth", "decoder": folder / "decoder.pth", "alphabet": folder / "alphabet.txt"}
+    for part in ("encoder", "decoder"):
+        sd = {k: v.detach().float().cpu().contiguous() if v.is_floating_point() else v.detach().cpu()
+              for k, v in model.get_submodule(part).state_dict().items()}
+        buf = io.BytesIO()
+        torch.save(sd, buf)
+        atomic_write_bytes(paths[part], buf.getvalue())
+    atomic_write_bytes(paths["alphabet"], "".join(c + "\n" for c in alphabet.chars).encode("utf-8"))
+    return paths
 
 
 def save_model(

@@ -193,6 +193,13 @@ class Recognizer:
             quantize_encoder(out, self._calibration_batches(int8_calibration))
         return out
 
+    def export_original(self, folder: str | os.PathLike) -> dict:
+        """Writes the model as the original project's ``encoder.pth``, ``decoder.pth`` and alphabet file
+        (``checkpoint.save_original``: fixed-slot models only); returns their paths by name."""
+        from ..checkpoint import save_original
+
+        return save_original(folder, self._torch_model("export"), self.alphabet)
+
     def _calibration_batches(self, images: Sequence[ImageInput], batch_size: int = 16) -> list[np.ndarray]:
         """Calibration images as the encoder sees them: float32 NCHW batches of one canvas width each."""
         loaded = [self._load(image, i) for i, image in enumerate(images)]
