@@ -130,7 +130,8 @@ class ChineseText:
         at = r.choice((0, len(piece), r.randint(0, len(piece))))
         text = piece[:at] + token + piece[at:]
         if r.random() < 0.5:  # the other width of punctuation, where the alphabet has it
-            text = "".join(_WIDTH_TWINS.get(c, c) if _WIDTH_TWINS.get(c, c) in self.allowed else c for c in text)
+            twins = {c: t for c, t in _WIDTH_TWINS.items() if t in self.allowed}
+            text = "".join(twins.get(c, c) for c in text)
         return text
 
     def _rare(self, r: random.Random, n: int) -> str:

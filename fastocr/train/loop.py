@@ -246,13 +246,16 @@ def _teacher_forcing(opts, step: int) -> bool:
 
 
 def _words(opts) -> tuple[str, ...] | None:
-    """The first field of each line of ``--words``: plain lists, and lists with frequencies or tags after the word."""
-    if not opts.words:
-        return None
+    return _read_words(opts.words) if opts.words else None
+
+
+@functools.lru_cache(maxsize=2)  # training and validation sets read it once
+def _read_words(path: str) -> tuple[str, ...]:
+    """The first field of each line: plain lists, and lists with frequencies or tags after the word."""
     try:
-        lines = Path(opts.words).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise FastOCRError(f"--words {opts.words}: cannot read the word list ({e})") from e
+        raise FastOCRError(f"--words {path}: cannot read the word list ({e})") from e
     return tuple(line.split()[0] for line in lines if line.strip())
 
 
