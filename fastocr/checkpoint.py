@@ -27,7 +27,9 @@ from .errors import FastOCRError, ModelFileError
 from .files import atomic_write_bytes
 from .model import OCRModel
 
-DEFAULT_MODEL = Path(__file__).parent / "weights" / "default.safetensors"  # the bundled English model
+WEIGHTS = Path(__file__).parent / "weights"
+BUNDLED = {"en": WEIGHTS / "default.safetensors", "zh": WEIGHTS / "zh.safetensors"}  # model="en" / "zh" name these
+DEFAULT_MODEL = BUNDLED["en"]
 
 MAX_ALPHABET = 100_000  # characters; the original's alphabet has 5,989
 FORMAT_NAME = "fastocr"
@@ -186,6 +188,39 @@ def _read_metadata(data: bytes, path: str) -> dict[str, str]:
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
         raise ModelFileError(path, "not a fastocr model file (its safetensors metadata is not a map of strings)")
     return meta
+
+
+def bundled_models() -> dict[str, Path]:
+    """The bundled models this installation has, by name (``model="zh"``)."""
+    return {name: path for name, path in BUNDLED.items() if path.exists()}
+
+
+def resolve_model(model: str | os.PathLike | None) -> Path:
+    """The file a model argument names: None is the bundled default, a bundled model's name (``"en"``, ``"zh"``,
+    unless a file of that name exists here) its file, anything else a path."""
+    if model is None:
+        return DEFAULT_MODEL
+    if isinstance(model, str) and model in BUNDLED and not Path(model).exists():
+        if not BUNDLED[model].exists():
+            have = ", ".join(bundled_models()) or "none"
+            raise FastOCRError(f"model {model!r}: this fastocr does not bundle it (bundled models: {have}); pass a "
+                               "model file instead")
+        return BUNDLED[model]
+    return Path(model)
+
+
+def describe_model(path: str | os.PathLike) -> dict:
+    """What a fastocr model file holds, from its metadata alone: architecture, alphabet size, file size."""
+    spath = os.fspath(path)
+    data = _read_bytes(path, "model file")
+    meta = _read_metadata(data, spath) if len(data) >= 8 else {}
+    try:
+        config, chars = json.loads(meta["config"]), json.loads(meta["alphabet"])
+    except (KeyError, ValueError) as e:
+        raise ModelFileError(spath, f"not a fastocr model file ({e})") from e
+    return {"file": spath, "size_mb": round(len(data) / 2**20, 1), "characters": len(chars),
+            "attention": config.get("attention"), "img_width": config.get("img_width"),
+            "hidden_size": config.get("hidden_size")}
 
 
 def load_model(path: str | os.PathLike) -> tuple[OCRModel, Alphabet, ModelConfig]:

@@ -79,8 +79,10 @@ def options_from(cls, args: argparse.Namespace):
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model (default: the bundled model)")
-    g.add_argument("--model", "-m", help="a fastocr model file (.safetensors), e.g. made by `fastocr convert`, or a "
-                   "folder made by `fastocr export --onnx` (read with ONNX Runtime)")
+    g.add_argument("--model", "-m", help="a bundled model by name (en: English, the default; zh: Chinese, the "
+                   "original alphabet; `fastocr info` lists those installed), a fastocr model file (.safetensors), "
+                   "e.g. made by `fastocr convert`, or a folder made by `fastocr export --onnx` (read with ONNX "
+                   "Runtime)")
     g.add_argument("--encoder", help="the original project's encoder.pth (with --decoder and --alphabet)")
     g.add_argument("--decoder", help="the original project's decoder.pth")
     g.add_argument("--alphabet", help="the original alphabet file, one character per line (char_std_5990.txt)")

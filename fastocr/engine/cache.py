@@ -6,11 +6,10 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 
-from ..checkpoint import DEFAULT_MODEL
+from ..checkpoint import DEFAULT_MODEL, resolve_model
 from ..errors import OptionError
 from .options import resolve_device
 from .preprocess import ImageInput
@@ -34,7 +33,8 @@ def recognize_batch(
 
     Args:
         images: see ``Recognizer.recognize``.
-        model: a Recognizer, a fastocr model file, or None for the bundled default model.
+        model: a Recognizer, a fastocr model file, a bundled model's name ("en", "zh"), or None for the default
+            (English).
         device: "cpu", "cuda", ... (default: CUDA when available).
         **kwargs: ``beam_size``, ``num_hypotheses``, ``length_penalty``, ``batch_size``, ``max_len``,
             ``on_error``, ``progress``, as in ``Recognizer.recognize``.
@@ -76,7 +76,7 @@ def cached_recognizer(path, device) -> Recognizer:
     """Loads each (model file, device) once per process, so repeated recognize_batch calls stay cheap; a file
     rewritten since is loaded again and replaces its old model; the least recently used of more than
     ``CACHE_SIZE`` is dropped."""
-    path = Path(path) if path is not None else DEFAULT_MODEL
+    path = resolve_model(path)
     key = (os.fspath(path.resolve()), str(resolve_device(device)))
     mtime = path.stat().st_mtime_ns if path.exists() else None
     with _CACHE_LOCK:  # two threads asking at once load the model once

@@ -14,7 +14,7 @@ import math
 import os
 import time
 
-from ..checkpoint import DEFAULT_MODEL, load_model
+from ..checkpoint import load_model, resolve_model
 from ..errors import OptionError
 from ..files import image_files
 
@@ -97,7 +97,7 @@ def ray_recognize(inputs: list[str], output: str, model: str | None = None, *, f
     if chunk < 1:
         raise OptionError(f"chunk must be >= 1, got {chunk}")
     paths = _inputs(inputs)
-    load_model(model or DEFAULT_MODEL)  # a bad model file fails here, not in every actor
+    load_model(resolve_model(model))  # a bad model file fails here, not in every actor
     os.makedirs(output, exist_ok=True)
     done = done_paths(output, fmt)
     todo = [p for p in paths if _key(p) not in done]

@@ -143,20 +143,19 @@ class Recognizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device=None, **options) -> Recognizer:
-        """Loads a fastocr model file, or a folder exported by ``fastocr export --onnx`` (run on ONNX Runtime);
-        None loads the bundled default model. ``options``: those of ``Recognizer(...)`` (backend, precision,
-        channels_last, encoder_batch, memory_budget_mb, ...)."""
+        """Loads a fastocr model file, a bundled model by name (``"en"``, ``"zh"``; None: the default, English), or
+        a folder exported by ``fastocr export --onnx`` (run on ONNX Runtime). ``options``: those of
+        ``Recognizer(...)`` (backend, precision, channels_last, encoder_batch, memory_budget_mb, ...)."""
         if path is not None and is_exported(path):
             runtime = OrtModel.from_folder(path, options.get("precision", "fp32"))
             return cls(runtime, runtime.alphabet, device, **options)
-        if path is None:
-            if not checkpoint.DEFAULT_MODEL.exists():
-                raise FastOCRError(
-                    "this fastocr has no bundled default model yet: pass a model file "
-                    "(fastocr convert makes one from the original encoder.pth/decoder.pth) or use "
-                    "Recognizer.from_original(...)"
-                )
-            path = checkpoint.DEFAULT_MODEL
+        if path is None and not checkpoint.DEFAULT_MODEL.exists():
+            raise FastOCRError(
+                "this fastocr has no bundled default model yet: pass a model file "
+                "(fastocr convert makes one from the original encoder.pth/decoder.pth) or use "
+                "Recognizer.from_original(...)"
+            )
+        path = checkpoint.resolve_model(path)
         model, alphabet, _ = checkpoint.load_model(path)
         return cls(model, alphabet, device, **options)
 
