@@ -63,19 +63,22 @@ def held_out(runs: Sequence[str], every: int = 50) -> tuple[list[str], list[str]
 class ChineseText:
     """Draws label strings of ``min_len``-``max_len`` characters for Chinese lines.
 
-    Kinds (weights): a piece of a corpus sentence (45), dictionary words run together (15), a corpus piece with
-    a number, price, date, time, phone number or Latin word in it and its punctuation in either width (20), a
-    corpus piece around one character drawn uniformly from the alphabet (20: each of 5,989 characters turns up
-    about once per 30,000 lines, rare ones included).
+    Kinds (weights): ``piece``, a piece of a corpus sentence (45); ``words``, dictionary words run together (15);
+    ``mixed``, a corpus piece with a number, price, date, time, phone number or Latin word in it and its
+    punctuation in either width (20); ``rare``, a corpus piece around one character drawn uniformly from the
+    alphabet (20: each of 5,989 characters turns up about once per 30,000 lines, rare ones included).
 
     Args:
         charset: the alphabet; every string uses only these characters.
         corpus: runs of alphabet text (``read_corpus``).
         words: dictionary words; those with characters outside the alphabet are dropped.
+        kinds: draw only these kinds (``KINDS``: e.g. ``("mixed",)`` for a test set of mixed-script lines).
     """
 
+    KINDS = ("piece", "words", "mixed", "rare")
+
     def __init__(self, charset: str, corpus: Sequence[str], words: Sequence[str] = (), max_len: int = 30,
-                 min_len: int = 2):
+                 min_len: int = 2, kinds: Sequence[str] | None = None):
         if not 1 <= min_len <= max_len:
             raise ValueError(f"need 1 <= min_len <= max_len, got {min_len}, {max_len}")
         self.charset = "".join(dict.fromkeys(c for c in charset if not c.isspace()))
@@ -87,7 +90,12 @@ class ChineseText:
         self.words = [w for w in words if w and set(w) <= self.allowed] or self.corpus
         self._digits = "".join(c for c in "0123456789" if c in self.allowed)
         self._latin = [w for w in _LATIN_WORDS if set(w) <= self.allowed]
-        self._kinds = ((self._piece, 45), (self._word_run, 15), (self._mixed, 20), (self._rare, 20))
+        weighted = dict(zip(self.KINDS, ((self._piece, 45), (self._word_run, 15), (self._mixed, 20),
+                                         (self._rare, 20))))
+        unknown = set(kinds or ()) - set(self.KINDS)
+        if unknown:
+            raise ValueError(f"unknown kinds of line {sorted(unknown)}; choose from {', '.join(self.KINDS)}")
+        self._kinds = [weighted[k] for k in (kinds or self.KINDS)]
 
     def sample(self, r: random.Random) -> str:
         n = r.randint(self.min_len, self.max_len)

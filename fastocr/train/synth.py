@@ -443,11 +443,12 @@ class SyntheticLines(torch.utils.data.Dataset):
         max_len: Maximum label length.
         corpus: Runs of real text (``chinese.read_corpus``): for a CJK charset, labels are drawn by
             ``chinese.ChineseText`` from them and ``words`` (2 to ``max_len`` characters).
+        kinds: with ``corpus``, only these kinds of line (``chinese.ChineseText.KINDS``).
     """
 
     def __init__(self, charset: str, length: int, seed: int = 0, fonts: list[Path] | None = None,
                  words: Sequence[str] | None = None, augment: bool = True, height: int = 32,
-                 max_len: int = 24, corpus: Sequence[str] | None = None) -> None:
+                 max_len: int = 24, corpus: Sequence[str] | None = None, kinds: Sequence[str] | None = None) -> None:
         if seed < 0:
             raise ValueError("seed must be >= 0")
         probe = TextSampler(charset, seed, max_len=max_len)
@@ -463,7 +464,7 @@ class SyntheticLines(torch.utils.data.Dataset):
         if corpus and probe.is_cjk:
             from .chinese import ChineseText
 
-            self.sampler = ChineseText(drawable, corpus, words or (), max_len, min_len=min(2, max_len))
+            self.sampler = ChineseText(drawable, corpus, words or (), max_len, min_len=min(2, max_len), kinds=kinds)
         else:
             self.sampler = TextSampler(drawable, seed, words, max_len)
         self.length, self.seed, self.augment, self.height = length, seed, augment, height

@@ -104,3 +104,37 @@ def test_training_on_a_corpus_validates_on_sentences_it_never_trains_on(tmp_path
     assert rec.alphabet.num_classes == 5991 and rec.model.num_classes == 5991
     rows = list(csv.DictReader((tmp_path / "log.csv").read_text().splitlines()))
     assert float(rows[-1]["loss"]) > 0
+
+
+def test_kinds_narrow_the_lines_to_one_kind(corpus):
+    runs = read_corpus([corpus], CHARSET)
+    r = random.Random(2)
+    mixed = [ChineseText(CHARSET, runs, max_len=16, kinds=["mixed"]).sample(r) for _ in range(300)]
+    assert sum(any(c.isdigit() for c in s) for s in mixed) >= 0.95 * len(mixed)  # all but a fallback piece or two
+    pieces = [ChineseText(CHARSET, runs, max_len=16, kinds=["piece"]).sample(r) for _ in range(300)]
+    assert all(any(s in run for run in runs) for s in pieces)
+    with pytest.raises(ValueError, match="unknown kinds of line"):
+        ChineseText(CHARSET, runs, kinds=["pieces"])
+
+
+def test_synth_cli_writes_a_test_set_of_held_out_sentences(tmp_path, corpus, capsys):
+    """`fastocr synth --corpus FILE --held-out --kinds piece`: every label is a piece of a held-out sentence."""
+    from fastocr.cli import main
+    from fastocr.train.synth import find_fonts
+
+    try:
+        find_fonts("cjk")
+    except RuntimeError as e:
+        pytest.skip(str(e))
+    (tmp_path / "alphabet.txt").write_text("\n".join(CHARSET) + "\n", encoding="utf-8")
+    out = tmp_path / "zh-test"
+    assert main(["synth", str(out), "--count", "20", "--charset", str(tmp_path / "alphabet.txt"), "--corpus",
+                 str(corpus), "--held-out", "--kinds", "piece", "--max-len", "8", "--no-augment"]) == 0
+    train_runs, val_runs = held_out(read_corpus([corpus], CHARSET))
+    labels = [label for _, label in csv.reader(open(out / "labels.tsv", encoding="utf-8"), delimiter="\t")]
+    assert len(labels) == 20 and all(any(s in run for run in val_runs) for s in labels)
+    assert not any(s in run for s in labels if len(s) >= 6 for run in train_runs)
+    with pytest.raises(SystemExit):
+        main(["synth", str(out), "--kinds", "piece,sentences"])
+    assert main(["synth", str(out), "--held-out"]) == 2
+    assert "--held-out and --kinds choose among --corpus lines" in capsys.readouterr().err
