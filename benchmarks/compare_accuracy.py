@@ -6,13 +6,17 @@ lines), and scores every engine with ``fastocr.train.metrics.score``: exact (cas
 the benchmark protocol (case-insensitive, letters and digits only) and CER. Engines that are not installed are
 left out with a note: PP-OCRv4 mobile comes with ``pip install rapidocr-onnxruntime`` (its recognizer, ONNX
 Runtime, the text crops given as they are), Tesseract with ``apt-get install tesseract-ocr`` (``--psm 7``, one
-line per image, English).
+line per image, English; ``--tesseract-lang chi_sim+eng`` with ``tesseract-ocr-chi-sim`` for Chinese).
+
+The Chinese row: test sets written by ``fastocr synth --corpus ... --held-out`` (sentences the Chinese model never
+trained on) and the held-out licence plates, read with ``--model zh --dev-scene none``.
 
 Engines ``fastocr-onnx`` and ``fastocr-int8`` read the same lines with ONNX Runtime from an exported folder
 (``--onnx FOLDER``, made by ``fastocr export --onnx FOLDER --int8``): fp32 and the int8 encoder.
 
 Run: python benchmarks/compare_accuracy.py [--model M.safetensors] [--list receipts=lists/sroie_val.tsv]
      [--limit N] [--out benchmarks/results/accuracy] [--engines fastocr,ppocr,tesseract] [--onnx FOLDER]
+     [--dev-scene none] [--tesseract-lang chi_sim+eng]
 """
 
 from __future__ import annotations
@@ -68,11 +72,12 @@ def read_ppocr(paths: list[str]) -> list[str]:
     return [one(p) for p in tqdm(paths, desc="ppocr", disable=not sys.stderr.isatty())]
 
 
-def read_tesseract(paths: list[str], workers: int = 2) -> list[str]:
+def read_tesseract(paths: list[str], lang: str = "eng", workers: int = 2) -> list[str]:
     def one(path: str) -> str:
-        out = subprocess.run(["tesseract", path, "stdout", "--psm", "7", "-l", "eng"], capture_output=True,
+        out = subprocess.run(["tesseract", path, "stdout", "--psm", "7", "-l", lang], capture_output=True,
                              text=True, check=False)
-        return " ".join(out.stdout.split())
+        # Tesseract's Chinese spaces the characters apart; the Chinese test lines hold no spaces
+        return ("" if lang.startswith("chi") else " ").join(out.stdout.split())
 
     with ThreadPoolExecutor(workers) as pool:
         return list(tqdm(pool.map(one, paths), total=len(paths), desc="tesseract", disable=not sys.stderr.isatty()))
@@ -133,16 +138,20 @@ def plot(rows: list[dict], engines: list[str], path: Path) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", help="fastocr model file (default: the bundled model)")
+    p.add_argument("--model", help="fastocr model file or bundled model's name, e.g. zh (default: the bundled "
+                   "English model)")
     p.add_argument("--beam-size", type=int, default=1, help="fastocr's beam (default 1: greedy)")
-    p.add_argument("--dev-scene", type=Path, default=SHARED / "data" / "dev_scene", help="the dev_scene folder")
+    p.add_argument("--dev-scene", type=Path, default=SHARED / "data" / "dev_scene",
+                   help="the dev_scene folder; 'none' reads only the --list sets (e.g. the Chinese ones)")
+    p.add_argument("--tesseract-lang", default="eng", help="Tesseract's -l (chi_sim+eng for Chinese lines, with "
+                   "apt-get install tesseract-ocr-chi-sim; default eng)")
     p.add_argument("--list", action="append", default=[], metavar="NAME=PATH", help="a further labelled list")
     p.add_argument("--limit", type=int, default=0, help="the first N lines of each set only (default: all)")
     p.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated, of {', '.join(ENGINES)}")
     p.add_argument("--out", type=Path, help="write OUT.md, OUT.json and OUT.png")
     p.add_argument("--onnx", metavar="FOLDER", help="an exported folder, for the fastocr-onnx/-int8 engines")
     args = p.parse_args()
-    sets = dev_scene_sets(args.dev_scene) if args.dev_scene.exists() else {}
+    sets = dev_scene_sets(args.dev_scene) if str(args.dev_scene) != "none" and args.dev_scene.exists() else {}
     for item in args.list:
         name, _, path = item.partition("=")
         sets[name] = read_label_list(path)
@@ -164,7 +173,7 @@ def main() -> int:
             preds = {"fastocr": lambda: read_fastocr(paths, args.model, args.beam_size),
                      "fastocr-onnx": lambda: read_fastocr(paths, args.onnx, args.beam_size),
                      "fastocr-int8": lambda: read_fastocr(paths, args.onnx, args.beam_size, "int8"),
-                     "ppocr": lambda: read_ppocr(paths), "tesseract": lambda: read_tesseract(paths)}[engine]()
+                     "ppocr": lambda: read_ppocr(paths), "tesseract": lambda: read_tesseract(paths, args.tesseract_lang)}[engine]()
             seconds[engine] += time.perf_counter() - t0
             row[engine] = {k: score(preds, labels)[k] for k in ("exact", "exact_alnum_ci", "cer")}
             texts[engine] = preds
