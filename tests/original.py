@@ -83,25 +83,26 @@ class OrigDecoder(nn.Module):
         self.decoder = OrigAttnDecoder(hidden, classes, slots)
 
 
-def orig_transform(path) -> torch.Tensor:
-    """SPEC §2: PIL RGB -> cv2 resize to height 32 (squash at >= 280) -> zero pad -> /255, -0.5, /0.5."""
+def orig_transform(path, img_width: int = 280) -> torch.Tensor:
+    """SPEC §2: PIL RGB -> cv2 resize to height 32 (squash at >= 280, its --img_width) -> zero pad -> /255, -0.5,
+    /0.5."""
     img = np.array(Image.open(path).convert("RGB"))
     h, w, c = img.shape
     width = int(w * 32 / h)
-    if width >= 280:
-        img = cv2.resize(img, (280, 32))
+    if width >= img_width:
+        img = cv2.resize(img, (img_width, 32))
     else:
         img = cv2.resize(img, (width, 32))
-        pad = np.zeros((32, 280, c), dtype=img.dtype)
+        pad = np.zeros((32, img_width, c), dtype=img.dtype)
         pad[:32, :width, :] = img
         img = pad
     t = torch.from_numpy(img).permute(2, 0, 1).contiguous().float().div(255)
     return t.sub_(0.5).div_(0.5)
 
 
-def orig_infer(encoder, decoder, alphabet: str, path, max_length: int = 20) -> tuple[str, float]:
+def orig_infer(encoder, decoder, alphabet: str, path, max_length: int = 20, img_width: int = 280) -> tuple[str, float]:
     """SPEC §4: one image, greedy, at most 20 steps, prob = product of the argmax probabilities incl. EOS."""
-    image = orig_transform(path).unsqueeze(0)
+    image = orig_transform(path, img_width).unsqueeze(0)
     enc = encoder(image)
     y = torch.zeros(1).long()
     h = torch.zeros(1, 1, 256)
