@@ -40,3 +40,43 @@ def test_cnn(benchmark, model, layout, per_pass, dtype):
     benchmark.pedantic(run, rounds=3, warmup_rounds=1)
     benchmark.extra_info["ms_per_line"] = benchmark.stats.stats.median * 1e3 / LINES
     model.encoder.cnn.float()
+
+
+@pytest.fixture(scope="module")
+def scene_widths():
+    """Each line's own width at 32 px high, of 64 dev_scene words (every 17th line): median 79 px of 280."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from conftest import SHARED
+
+    from fastocr.engine.loader import load_line
+    from fastocr.train.data import read_label_list
+
+    labels = SHARED / "data" / "dev_scene" / "labels.tsv"
+    if not labels.exists():
+        pytest.skip(f"no {labels}")
+    paths = [p for p, _ in read_label_list(labels)[::17][:LINES]]
+    return torch.tensor([load_line(p, i, ModelConfig())[2] for i, p in enumerate(paths)])
+
+
+@pytest.mark.parametrize("skip_padding", [False, True], ids=["whole-canvas", "skip-padding"])
+def test_cnn_columns_of_scene_words(benchmark, model, scene_widths, skip_padding):
+    """The Recognizer's CPU path for fixed-width models (NHWC, 8 lines a pass): the CNN over each whole 280 px
+    canvas, against ``Encoder.columns_padded`` (each line read only as far as its own pixels reach)."""
+    encoder = model.encoder
+    x = torch.full((LINES, 3, 32, 280), -1.0)
+    for i, w in enumerate(scene_widths.tolist()):
+        x[i, :, :, :w] = torch.rand(3, 32, w) * 2 - 1
+    x = x.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        padding = encoder.columns(x[:1].new_full((1, 3, 32, 280), -1.0))[:, 0]
+    benchmark.group = "CNN columns, 64 dev_scene words on 280 px canvases, CPU"
+
+    @torch.inference_mode()
+    def run():
+        return encoder.columns_padded(x, scene_widths, padding, 8) if skip_padding else encoder.columns(x, 8)
+
+    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+    benchmark.extra_info["ms_per_line"] = benchmark.stats.stats.median * 1e3 / LINES

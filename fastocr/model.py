@@ -35,6 +35,15 @@ class CNN(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.cnn(images)
 
+    def receptive_field(self) -> tuple[int, int]:
+        """(left, right): output column j reads input columns 4j - left .. 4j + right, and no others."""
+        lo = hi = 0
+        for layer in reversed(self.cnn):
+            if isinstance(layer, (nn.Conv2d, nn.MaxPool2d)):
+                k, s, p = (v if isinstance(v, int) else v[1] for v in (layer.kernel_size, layer.stride, layer.padding))
+                lo, hi = lo * s - p, hi * s - p + k - 1
+        return -lo, hi
+
 
 class BidirectionalLSTM(nn.Module):
     """A time-major BiLSTM followed by a per-step Linear(2*hidden -> out), named ``embedding`` as in the original."""
@@ -77,6 +86,30 @@ class Encoder(nn.Module):
         if conv.shape[2] != 1:
             raise ValueError(f"images must be 32 px high (CNN output height 1), got input height {images.shape[2]}")
         return conv.squeeze(2).permute(2, 0, 1)
+
+    def columns_padded(self, images: torch.Tensor, widths: torch.Tensor, padding: torch.Tensor,
+                       chunk: int | None = None, step: int = 32) -> torch.Tensor:
+        """``columns`` of lines right-padded with one value beyond ``widths`` px, computing only what depends on
+        each line's own pixels: a column whose receptive field holds padding alone is the same in every line,
+        ``padding`` [T, 512] (the columns of a canvas of padding alone), so the CNN reads each line only as far
+        as its other columns need. Lines go through in order of that width, ``chunk`` at a time, each pass cut
+        to its widest line's need (rounded up to ``step`` px). Short lines on wide fixed canvases (scene words
+        at 280 px, Chinese lines at 560) skip most of the CNN's work."""
+        width, (left, right) = images.shape[3], self.cnn.receptive_field()
+        first_pad = torch.div(widths.cpu() + left + 3, 4, rounding_mode="floor")  # first column of padding alone
+        need = (torch.div(4 * (first_pad - 1) + right + step, step, rounding_mode="floor") * step).clamp(max=width)
+        layout = torch.channels_last if images.is_contiguous(memory_format=torch.channels_last) else None
+        out = padding[:, None, :].expand(-1, images.shape[0], -1).clone()  # [T, B, 512]
+        order = torch.argsort(need, stable=True)
+        for start in range(0, len(order), chunk or len(order)):
+            idx = order[start : start + (chunk or len(order))]
+            part = images[idx.to(images.device), :, :, : int(need[idx].max())]
+            part = part.contiguous(memory_format=layout) if layout else part.contiguous()  # NHWC stays NHWC
+            cols = self.columns(part)  # [T_c, n, 512]
+            keep = (torch.arange(cols.shape[0])[:, None] < first_pad[idx][None, :]).to(out.device)
+            rows = idx.to(out.device)
+            out[: cols.shape[0], rows] = torch.where(keep[..., None], cols, out[: cols.shape[0], rows])
+        return out
 
     def forward_mixed(self, canvases: list[torch.Tensor], chunk: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Lines on canvases of several widths, with one pass of each BiLSTM: each canvas [B_i, C, 32, W_i]
