@@ -1,5 +1,8 @@
 """The original inference loop (batch 1, eager, greedy, 20 steps; rebuilt in tests/original.py) against fastocr
-on the same 256 images, on CPU, with identical greedy outputs asserted.
+on the same 256 images, on CPU, with identical greedy outputs asserted: noise lines of random sizes (24-48 px
+high, 60-400 wide: at 32 px most fill the 280 px canvas), and real scene words (every 16th line of
+``../shared/data/dev_scene``: median 79 px of the 280), where fastocr's ``skip_padding`` (the default) is
+also measured off.
 
 Run: python -m pytest -o addopts= benchmarks/bench_end_to_end.py --benchmark-enable \\
         --benchmark-json=bench_end_to_end.json
@@ -17,39 +20,61 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import make_original_weights
+from conftest import SHARED, make_original_weights
 from original import orig_infer
 
 from fastocr import Recognizer
+from fastocr.train.data import read_label_list
 
 N = 256
 ALPHABET = "".join(chr(0x4E00 + i) for i in range(5989))
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def weights(tmp_path_factory):
     d = tmp_path_factory.mktemp("e2e")
     enc, dec = make_original_weights(eos_bias=-100.0)
     torch.save(enc.state_dict(), d / "encoder.pth")
     torch.save(dec.state_dict(), d / "decoder.pth")
     (d / "alphabet.txt").write_text("\n".join(ALPHABET) + "\n", encoding="utf-8")
+    return enc, dec, d
+
+
+def _noise_lines(d: Path) -> list[Path]:
     rng = np.random.default_rng(0)
     paths = []
     for i in range(N):
         h, w = int(rng.integers(24, 48)), int(rng.integers(60, 400))
         paths.append(d / f"{i}.png")
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(paths[-1])
-    rec = Recognizer.from_original(d / "encoder.pth", d / "decoder.pth", d / "alphabet.txt", device="cpu")
+    return paths
+
+
+def _scene_words() -> list[str]:
+    labels = SHARED / "data" / "dev_scene" / "labels.tsv"
+    if not labels.exists():
+        pytest.skip(f"no {labels}")
+    return [path for path, _ in read_label_list(labels)[::16][:N]]
+
+
+@pytest.fixture(scope="module", params=["noise lines", "scene words"])
+def setup(request, weights):
+    enc, dec, d = weights
+    paths = _noise_lines(d) if request.param == "noise lines" else _scene_words()
     with torch.no_grad():
         expected = [orig_infer(enc, dec, ALPHABET, p)[0] for p in paths]
     assert len(set(expected)) > N // 8, "the weights read every image alike: 'identical texts' would be vacuous"
-    return enc, dec, rec, paths, expected
+    return enc, dec, d, paths, expected, request.param
 
 
-@pytest.mark.parametrize("provider", ["original", "fastocr"])
+@pytest.mark.parametrize("provider", ["original", "fastocr", "fastocr-whole-canvas"])
 def test_end_to_end_cpu(benchmark, setup, provider):
-    enc, dec, rec, paths, expected = setup
-    benchmark.group = f"end to end, original model, {N} lines, CPU, greedy"
+    enc, dec, d, paths, expected, workload = setup
+    if provider == "fastocr-whole-canvas" and workload == "noise lines":
+        pytest.skip("skip_padding is measured off on scene words")
+    rec = Recognizer.from_original(d / "encoder.pth", d / "decoder.pth", d / "alphabet.txt", device="cpu",
+                                   skip_padding=provider != "fastocr-whole-canvas")
+    benchmark.group = f"end to end, original model, {N} {workload}, CPU, greedy"
 
     def original():
         with torch.no_grad():
