@@ -88,7 +88,7 @@ class Encoder(nn.Module):
         return conv.squeeze(2).permute(2, 0, 1)
 
     def columns_padded(self, images: torch.Tensor, widths: torch.Tensor, padding: torch.Tensor,
-                       chunk: int | None = None, step: int = 32) -> torch.Tensor:
+                       chunk: int | None = None, step: int = 8) -> torch.Tensor:
         """``columns`` of lines right-padded with one value beyond ``widths`` px, computing only what depends on
         each line's own pixels: a column whose receptive field holds padding alone is the same in every line,
         ``padding`` [T, 512] (the columns of a canvas of padding alone), so the CNN reads each line only as far
