@@ -80,3 +80,4 @@ def test_cnn_columns_of_scene_words(benchmark, model, scene_widths, skip_padding
 
     benchmark.pedantic(run, rounds=5, warmup_rounds=1)
     benchmark.extra_info["ms_per_line"] = benchmark.stats.stats.median * 1e3 / LINES
+    benchmark.extra_info["lines_per_s"] = LINES / benchmark.stats.stats.median

@@ -1,7 +1,7 @@
 """The original inference loop (batch 1, eager, greedy, 20 steps; rebuilt in tests/original.py) against fastocr
 on the same 256 images, on CPU, with identical greedy outputs asserted: noise lines of random sizes (24-48 px
 high, 60-400 wide: at 32 px most fill the 280 px canvas), and real scene words (every 16th line of
-``../shared/data/dev_scene``: median 79 px of the 280), where fastocr's ``skip_padding`` (the default) is
+``../shared/data/dev_scene``: median 74 px of the 280), where fastocr's ``skip_padding`` (the default) is
 also measured off.
 
 Run: python -m pytest -o addopts= benchmarks/bench_end_to_end.py --benchmark-enable \\
