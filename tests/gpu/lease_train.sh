@@ -12,6 +12,8 @@
 #   zh: python benchmarks/scripts/zh_kit.py .lease/zh && tar cJf .lease/zh.tar.xz -C .lease zh && rm -r .lease/zh
 #       (35 MB, 17 MB packed; the script unpacks it)
 #   to go on from a lease, join its parts: cat last.safetensors.part-* > .lease/init.safetensors (or init-zh)
+#   to go on from a CPU run (280 px; all but the slot attention's scores carry over to 560 px):
+#   python -c "from fastocr.train.loop import export_checkpoint as e; e('RUN/latest.pt', '.lease/init-zh.safetensors')"
 # Run (device tool): bash tests/gpu/lease_train.sh   with carry [".lease"]; extra arguments go to fastocr train.
 # Environment: RECIPE (en), OUT (default /tmp/fastocr-lease), KIT (.lease/kit, or for zh .lease/zh, unpacked from
 #   .lease/zh.tar.xz), INIT (en: .lease/init.safetensors if present, else the bundled model; zh:
