@@ -11,8 +11,9 @@ HELP = "show the compiled extension, Triton and CUDA status, and the bundled mod
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = ("Print which fast paths this installation has, as JSON: the torch version, whether CUDA is "
                      "available, whether the C++ extension (fastocr._C) and its CUDA part (fastocr._C_cuda) were "
-                     "built, and, when one is missing, the import error that explains why; and whether page mode (`fastocr "
-                     "read`) has its detector; and the bundled models (`--model NAME`): file, size, alphabet and architecture.")
+                     "built, and, when one is missing, the import error that explains why; whether page mode "
+                     "(`fastocr read`) has its detector; and the bundled models (`--model NAME`): file, size, "
+                     "alphabet and architecture.")
     p.epilog = "example:\n  fastocr info"
     p.formatter_class = argparse.RawDescriptionHelpFormatter
 

@@ -58,8 +58,8 @@ class Recognizer:
 
     def __init__(self, model: OCRModel | OrtModel, alphabet: Alphabet, device: str | torch.device | None = None, *,
                  backend: str | None = None, precision: str = "fp32", channels_last: bool = True,
-                 skip_padding: bool = True, encoder_batch: int | None = None, memory_budget_mb: float | None = None, cuda_graphs: bool = False,
-                 background=None):
+                 skip_padding: bool = True, encoder_batch: int | None = None, memory_budget_mb: float | None = None,
+                 cuda_graphs: bool = False, background=None):
         """
         Args:
             model, alphabet: what ``load`` / ``from_original`` read from files (an ``OrtModel``: an exported
