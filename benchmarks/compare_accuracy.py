@@ -142,7 +142,7 @@ def main() -> int:
                    "English model)")
     p.add_argument("--beam-size", type=int, default=1, help="fastocr's beam (default 1: greedy)")
     p.add_argument("--dev-scene", type=Path, default=SHARED / "data" / "dev_scene",
-                   help="the dev_scene folder; 'none' reads only the --list sets (e.g. the Chinese ones)")
+                   help="the dev_scene folder; one that does not exist, such as 'none', reads only the --list sets")
     p.add_argument("--tesseract-lang", default="eng", help="Tesseract's -l (chi_sim+eng for Chinese lines, with "
                    "apt-get install tesseract-ocr-chi-sim; default eng)")
     p.add_argument("--list", action="append", default=[], metavar="NAME=PATH", help="a further labelled list")
@@ -151,7 +151,7 @@ def main() -> int:
     p.add_argument("--out", type=Path, help="write OUT.md, OUT.json and OUT.png")
     p.add_argument("--onnx", metavar="FOLDER", help="an exported folder, for the fastocr-onnx/-int8 engines")
     args = p.parse_args()
-    sets = dev_scene_sets(args.dev_scene) if str(args.dev_scene) != "none" and args.dev_scene.exists() else {}
+    sets = dev_scene_sets(args.dev_scene) if args.dev_scene.exists() else {}
     for item in args.list:
         name, _, path = item.partition("=")
         sets[name] = read_label_list(path)
@@ -173,7 +173,8 @@ def main() -> int:
             preds = {"fastocr": lambda: read_fastocr(paths, args.model, args.beam_size),
                      "fastocr-onnx": lambda: read_fastocr(paths, args.onnx, args.beam_size),
                      "fastocr-int8": lambda: read_fastocr(paths, args.onnx, args.beam_size, "int8"),
-                     "ppocr": lambda: read_ppocr(paths), "tesseract": lambda: read_tesseract(paths, args.tesseract_lang)}[engine]()
+                     "ppocr": lambda: read_ppocr(paths),
+                     "tesseract": lambda: read_tesseract(paths, args.tesseract_lang)}[engine]()
             seconds[engine] += time.perf_counter() - t0
             row[engine] = {k: score(preds, labels)[k] for k in ("exact", "exact_alnum_ci", "cer")}
             texts[engine] = preds

@@ -190,6 +190,20 @@ def _read_metadata(data: bytes, path: str) -> dict[str, str]:
     return meta
 
 
+def _fastocr_metadata(data: bytes, spath: str) -> dict[str, str]:
+    """A model file's metadata, once its format and version are checked."""
+    if len(data) < 8:
+        raise ModelFileError(spath, f"not a fastocr model file (only {len(data)} bytes)")
+    meta = _read_metadata(data, spath)
+    if meta.get("format") != FORMAT_NAME:
+        raise ModelFileError(spath, "not a fastocr model file (no 'format: fastocr' in its metadata); for the "
+                                    "original encoder.pth/decoder.pth use --encoder/--decoder/--alphabet")
+    if meta.get("version") != FORMAT_VERSION:
+        raise ModelFileError(spath, f"model format version {meta.get('version')!r}; this fastocr reads "
+                                    f"{FORMAT_VERSION!r}")
+    return meta
+
+
 def bundled_models() -> dict[str, Path]:
     """The bundled models this installation has, by name (``model="zh"``)."""
     return {name: path for name, path in BUNDLED.items() if path.exists()}
@@ -199,6 +213,10 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     """The file a model argument names: None is the bundled default, a bundled model's name (``"en"``, ``"zh"``,
     unless a file of that name exists here) its file, anything else a path."""
     if model is None:
+        if not DEFAULT_MODEL.exists():
+            raise FastOCRError("this fastocr has no bundled default model yet: pass a model file (fastocr convert "
+                               "makes one from the original encoder.pth/decoder.pth) or use "
+                               "Recognizer.from_original(...)")
         return DEFAULT_MODEL
     if isinstance(model, str) and model in BUNDLED and not Path(model).exists():
         if not BUNDLED[model].exists():
@@ -213,11 +231,11 @@ def describe_model(path: str | os.PathLike) -> dict:
     """What a fastocr model file holds, from its metadata alone: architecture, alphabet size, file size."""
     spath = os.fspath(path)
     data = _read_bytes(path, "model file")
-    meta = _read_metadata(data, spath) if len(data) >= 8 else {}
+    meta = _fastocr_metadata(data, spath)
     try:
         config, chars = json.loads(meta["config"]), json.loads(meta["alphabet"])
     except (KeyError, ValueError) as e:
-        raise ModelFileError(spath, f"not a fastocr model file ({e})") from e
+        raise ModelFileError(spath, f"model file metadata is invalid ({e})") from e
     return {"file": spath, "size_mb": round(len(data) / 2**20, 1), "characters": len(chars),
             "attention": config.get("attention"), "img_width": config.get("img_width"),
             "hidden_size": config.get("hidden_size")}
@@ -227,15 +245,7 @@ def load_model(path: str | os.PathLike) -> tuple[OCRModel, Alphabet, ModelConfig
     """Loads a fastocr model file written by ``save_model`` (or ``fastocr convert``)."""
     spath = os.fspath(path)
     data = _read_bytes(path, "model file")
-    if len(data) < 8:
-        raise ModelFileError(spath, f"not a fastocr model file (only {len(data)} bytes)")
-    meta = _read_metadata(data, spath)
-    if meta.get("format") != FORMAT_NAME:
-        raise ModelFileError(spath, "not a fastocr model file (no 'format: fastocr' in its metadata); for the "
-                                    "original encoder.pth/decoder.pth use --encoder/--decoder/--alphabet")
-    if meta.get("version") != FORMAT_VERSION:
-        raise ModelFileError(spath, f"model format version {meta.get('version')!r}; this fastocr reads "
-                                    f"{FORMAT_VERSION!r}")
+    meta = _fastocr_metadata(data, spath)
     try:
         config = ModelConfig.from_dict(json.loads(meta["config"]))
         chars = json.loads(meta["alphabet"])

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..checkpoint import DEFAULT_MODEL, resolve_model
+from ..checkpoint import resolve_model
 from ..errors import OptionError
 from .options import resolve_device
 from .preprocess import ImageInput
@@ -82,7 +82,7 @@ def cached_recognizer(path, device) -> Recognizer:
     with _CACHE_LOCK:  # two threads asking at once load the model once
         cached = _CACHE.get(key)
         if cached is None or cached[0] != mtime:
-            _CACHE[key] = (mtime, Recognizer.load(path if path != DEFAULT_MODEL else None, device))
+            _CACHE[key] = (mtime, Recognizer.load(path, device))
         _CACHE.move_to_end(key)
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)

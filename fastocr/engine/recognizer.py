@@ -154,14 +154,7 @@ class Recognizer:
         if path is not None and is_exported(path):
             runtime = OrtModel.from_folder(path, options.get("precision", "fp32"))
             return cls(runtime, runtime.alphabet, device, **options)
-        if path is None and not checkpoint.DEFAULT_MODEL.exists():
-            raise FastOCRError(
-                "this fastocr has no bundled default model yet: pass a model file "
-                "(fastocr convert makes one from the original encoder.pth/decoder.pth) or use "
-                "Recognizer.from_original(...)"
-            )
-        path = checkpoint.resolve_model(path)
-        model, alphabet, _ = checkpoint.load_model(path)
+        model, alphabet, _ = checkpoint.load_model(checkpoint.resolve_model(path))
         return cls(model, alphabet, device, **options)
 
     @classmethod
