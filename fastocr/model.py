@@ -7,6 +7,7 @@ H hidden size, V classes.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import torch
@@ -43,6 +44,24 @@ class CNN(nn.Module):
                 k, s, p = (v if isinstance(v, int) else v[1] for v in (layer.kernel_size, layer.stride, layer.padding))
                 lo, hi = lo * s - p, hi * s - p + k - 1
         return -lo, hi
+
+
+@functools.cache
+def _receptive_field() -> tuple[int, int]:
+    with torch.device("meta"):  # the layers' shapes alone: no weights allocated
+        return CNN(3).receptive_field()
+
+
+def padding_extent(widths: torch.Tensor, canvas: int, step: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lines right-padded beyond ``widths`` px [B] on a canvas ``canvas`` px wide -> (``first_pad`` [B], the first
+    CNN column whose receptive field holds padding alone; ``need`` [B], the px a CNN pass must read for every
+    column before it to see all it reads, rounded up to ``step`` and at most ``canvas``). Columns from
+    ``first_pad`` on are the same in every line (``Encoder.columns_padded``, and the ONNX encoder's
+    ``first_pad`` input)."""
+    left, right = _receptive_field()
+    first_pad = torch.div(torch.as_tensor(widths).cpu() + left + 3, 4, rounding_mode="floor")
+    need = (torch.div(4 * (first_pad - 1) + right + step, step, rounding_mode="floor") * step).clamp(max=canvas)
+    return first_pad, need
 
 
 class BidirectionalLSTM(nn.Module):
@@ -95,9 +114,7 @@ class Encoder(nn.Module):
         as its other columns need. Lines go through in order of that width, ``chunk`` at a time, each pass cut
         to its widest line's need (rounded up to ``step`` px). Short lines on wide fixed canvases (scene words
         at 280 px, Chinese lines at 560) skip most of the CNN's work."""
-        width, (left, right) = images.shape[3], self.cnn.receptive_field()
-        first_pad = torch.div(widths.cpu() + left + 3, 4, rounding_mode="floor")  # first column of padding alone
-        need = (torch.div(4 * (first_pad - 1) + right + step, step, rounding_mode="floor") * step).clamp(max=width)
+        first_pad, need = padding_extent(widths, images.shape[3], step)
         layout = torch.channels_last if images.is_contiguous(memory_format=torch.channels_last) else None
         out = padding[:, None, :].expand(-1, images.shape[0], -1).clone()  # [T, B, 512]
         order = torch.argsort(need, stable=True)

@@ -463,7 +463,8 @@ class Recognizer:
             lengths = encoder_lengths(widths, columns)  # each line's columns of its own canvas
             return AttnStep(self.model.decoder, enc, rows_per_image, lengths)
         if self.runtime is not None:
-            memory = self.runtime.encode(batch.numpy(), self.encoder_batch)
+            memory = self.runtime.encode(batch.numpy(), self.encoder_batch,
+                                         widths if self.skip_padding and not variable else None)
             lengths = encoder_lengths(widths, memory["values"].shape[0]) if variable else None
             return self.runtime.step(memory, rows_per_image, lengths)
         enc = self._run_encoder(batch, widths)  # [T, B, H]

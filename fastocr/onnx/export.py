@@ -31,19 +31,33 @@ OPSET = 17  # ONNX Runtime >= 1.14 runs it; LSTM, GRU-free step and masked softm
 
 class EncoderGraph(nn.Module):
     """images [B, C, 32, W] -> values [T, B, H] (and keys ``W_k values`` [T, B, H] for additive attention, which
-    the original computes once per image, not per step)."""
+    the original computes once per image, not per step).
+
+    A fixed-width model's encoder also takes ``first_pad`` [B] (``model.padding_extent``): its images may be cut
+    to any width that covers each line's own columns, and the columns from ``first_pad`` on, the same in every
+    line, come from a canvas of padding alone computed at export (``Encoder.columns_padded``'s saving, for
+    ONNX Runtime). Whole canvases with ``first_pad`` = T read as the plain encoder does."""
 
     def __init__(self, model: OCRModel):
         super().__init__()
         self.encoder = model.encoder
         self.decoder = model.decoder.decoder
         self.additive = model.config.variable_width
+        if not self.additive:
+            cfg = model.config
+            canvas = torch.full((1, cfg.num_channels, cfg.img_height, cfg.img_width), -1.0)
+            with torch.no_grad():
+                self.register_buffer("padding", self.encoder.columns(canvas)[:, 0])  # [T, 512]
 
-    def forward(self, images: torch.Tensor):
-        values = self.encoder(images)
+    def forward(self, images: torch.Tensor, first_pad: torch.Tensor | None = None):
         if self.additive:
+            values = self.encoder(images)
             return values, self.decoder.attn_key(values)
-        return values
+        columns = self.encoder.columns(images)  # [T', B, 512], T' <= T
+        padding = self.padding[:, None, :].expand(-1, images.shape[0], -1)  # [T, B, 512]
+        columns = torch.cat([columns, padding[columns.shape[0] :]])
+        keep = torch.arange(padding.shape[0])[:, None] < first_pad[None, :]
+        return self.encoder.rnn(torch.where(keep[..., None], columns, padding))
 
 
 class StepGraph(nn.Module):
@@ -89,8 +103,14 @@ def export_graphs(model: OCRModel) -> dict[str, bytes]:
     memory_axes = {name: {0: "columns", 1: "rows"} for name in memory_names}
     if not cfg.variable_width:  # the slot model reads a fixed width: only the batch varies
         memory_axes = {"values": {1: "rows"}}
-    encoder = _to_onnx(EncoderGraph(model).eval(), (images,), ["images"], memory_names,
-                       {"images": {0: "batch", 3: "width"}, **memory_axes})
+    if cfg.variable_width:
+        encoder = _to_onnx(EncoderGraph(model).eval(), (images,), ["images"], memory_names,
+                           {"images": {0: "batch", 3: "width"}, **memory_axes})
+    else:  # traced at a width short of the canvas, so the columns' count stays a dynamic dimension
+        images = torch.zeros(B, cfg.num_channels, cfg.img_height, cfg.img_width // 2)
+        encoder = _to_onnx(EncoderGraph(model).eval(), (images, torch.full((B,), T)), ["images", "first_pad"],
+                           memory_names, {"images": {0: "batch", 3: "width"}, "first_pad": {0: "batch"},
+                                          **memory_axes})
 
     step_inputs = [torch.zeros(B, dtype=torch.long), torch.zeros(B, H), torch.zeros(T, B, H)]
     step_names = ["tokens", "hidden", "values"]

@@ -22,7 +22,8 @@ ENCODER = "encoder.onnx"
 ENCODER_INT8 = "encoder.int8.onnx"
 DECODER_STEP = "decoder_step.onnx"
 FORMAT = "fastocr-onnx"
-VERSION = 1
+VERSION = 2  # 2: a fixed-width model's encoder takes first_pad (version 1 folders still read)
+READS = (1, 2)
 PRECISIONS = ("fp32", "int8")
 
 
@@ -61,6 +62,11 @@ def _describe(config: ModelConfig) -> dict:
             "canvas": f"right-padded with zeros to {canvas}",
             "normalise": "float32 (x / 255 - 0.5) / 0.5, so padding reads -1",
             "layout": "NCHW: images [batch, 3, height, width]",
+            "first_pad": None if config.variable_width else
+                         "encoder input, int64 [batch]: columns (the encoder's T) to read whole canvases; or, to "
+                         "skip the padding, floor((w + 30) / 4) for a line w px wide, with the images cut to any "
+                         "width from 4 * first_pad + 22 px (at most the canvas): the columns from first_pad on "
+                         "see padding alone and are the same in every line",
         },
         "decoding": {
             "start": f"tokens = {SOS_TOKEN} (SOS), hidden = zeros [rows, {config.hidden_size}]",
@@ -102,7 +108,7 @@ def read(folder: str | os.PathLike) -> Manifest:
         raise ModelFileError(name, f"{FILE} is unreadable ({e})") from e
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFileError(name, f"{FILE} is not a fastocr ONNX manifest")
-    if doc.get("version") != VERSION:
+    if doc.get("version") not in READS:
         raise ModelFileError(name, f"{FILE} has format version {doc.get('version')!r}; this fastocr reads "
                              f"version {VERSION} (export the model again with this fastocr)")
     try:

@@ -32,6 +32,8 @@ def quantize_encoder(folder: str | os.PathLike, batches: Iterable[np.ndarray]) -
 
     m = manifest.read(folder)
     feeds = [{"images": np.ascontiguousarray(b, dtype=np.float32)} for b in batches]
+    if not m.config.variable_width:  # a fixed-width encoder's first_pad: whole canvases (export.EncoderGraph)
+        feeds = [{**f, "first_pad": np.full(len(f["images"]), m.config.num_slots, np.int64)} for f in feeds]
     if not feeds:
         raise FastOCRError("int8 calibration needs at least one batch of lines")
 

@@ -16,6 +16,7 @@ import torch
 from ..alphabet import Alphabet
 from ..config import ModelConfig
 from ..errors import FastOCRError, ModelFileError
+from ..model import padding_extent
 from . import manifest
 from .export import export_graphs
 
@@ -62,6 +63,8 @@ class OrtModel:
         self.encoder = _session(encoder, threads)
         self.decoder_step = _session(step, threads)
         self.memory_names = [o.name for o in self.encoder.get_outputs()]
+        # fixed-width encoders exported by fastocr >= 0.2 take first_pad: the CNN may skip each line's padding
+        self.skips_padding = "first_pad" in {i.name for i in self.encoder.get_inputs()}
 
     @property
     def num_classes(self) -> int:
@@ -79,14 +82,35 @@ class OrtModel:
         graphs = export_graphs(model)
         return cls(model.config, alphabet, graphs[manifest.ENCODER], graphs[manifest.DECODER_STEP], threads)
 
-    def encode(self, images: np.ndarray, chunk: int | None = None) -> dict[str, np.ndarray]:
+    def encode(self, images: np.ndarray, chunk: int | None = None,
+               widths: torch.Tensor | None = None) -> dict[str, np.ndarray]:
         """Float32 NCHW images -> the encoder's outputs by name (``values`` [T, B, H], and ``keys``), ``chunk``
-        lines per run (the CNN's working set stays in cache, as in the torch backend)."""
+        lines per run (the CNN's working set stays in cache, as in the torch backend). With the lines' pixel
+        ``widths`` and an encoder that takes ``first_pad``, each run's images are cut to what its lines need, as
+        the torch backend's ``skip_padding`` does (lines run in order of that need)."""
         images = np.ascontiguousarray(images, dtype=np.float32)
-        chunk = chunk or len(images)
-        parts = [self.encoder.run(None, {"images": images[i : i + chunk]}) for i in range(0, len(images), chunk)]
-        return {name: np.concatenate([p[k] for p in parts], axis=1) if len(parts) > 1 else parts[0][k]
-                for k, name in enumerate(self.memory_names)}
+        count, chunk = len(images), chunk or len(images)
+        if not self.skips_padding:
+            runs = [(np.arange(i, min(i + chunk, count)), {"images": images[i : i + chunk]})
+                    for i in range(0, count, chunk)]
+        else:
+            canvas = images.shape[3]
+            first_pad, need = padding_extent(torch.full((count,), canvas) if widths is None else widths, canvas)
+            first_pad, need = first_pad.numpy(), need.numpy()
+            order = np.argsort(need, kind="stable")
+            runs = [(idx, {"images": np.ascontiguousarray(images[idx, :, :, : need[idx].max()]),
+                           "first_pad": first_pad[idx]})
+                    for idx in (order[i : i + chunk] for i in range(0, count, chunk))]
+        parts = [(idx, self.encoder.run(None, feed)) for idx, feed in runs]
+        if len(parts) == 1 and np.array_equal(parts[0][0], np.arange(count)):
+            return dict(zip(self.memory_names, parts[0][1]))
+        memory = {}
+        for k, name in enumerate(self.memory_names):
+            first = parts[0][1][k]
+            memory[name] = out = np.empty((first.shape[0], count, *first.shape[2:]), first.dtype)
+            for idx, outputs in parts:
+                out[:, idx] = outputs[k]
+        return memory
 
     def step(self, memory: dict[str, np.ndarray], rows_per_image: int = 1,
              lengths: torch.Tensor | None = None) -> OrtStep:

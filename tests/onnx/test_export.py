@@ -9,10 +9,12 @@ import pytest
 import torch
 from conftest import random_line_image
 
+from fastocr import Recognizer
 from fastocr.decode import AttnStep
 from fastocr.engine.preprocess import padded_width, resize_line, to_batch
 from fastocr.model import encoder_lengths
 from fastocr.onnx import OrtModel, manifest
+from fastocr.onnx.export import _to_onnx
 
 pytest.importorskip("onnxruntime", reason="needs onnxruntime (pip install 'fastocr[onnx]')")
 
@@ -102,7 +104,10 @@ def test_the_graphs_run_without_fastocr(exported):
     step = ort.InferenceSession(str(folder / "decoder_step.onnx"))
     batch, line_widths = _batch(rec, [180, 90], seed=5)
     images = batch.numpy()
-    memory = dict(zip([o.name for o in encoder.get_outputs()], encoder.run(None, {"images": images})))
+    feed = {"images": images}
+    if doc["config"]["attention"] == "slot":  # whole canvases: every column of the line's own (fastocr-onnx.json)
+        feed["first_pad"] = np.full(len(images), images.shape[3] // 4 + 1, np.int64)
+    memory = dict(zip([o.name for o in encoder.get_outputs()], encoder.run(None, feed)))
     if doc["config"]["attention"] == "additive":
         memory["lengths"] = np.minimum(line_widths.numpy() // 4 + 1, memory["values"].shape[0])
     tokens, hidden = np.zeros(2, np.int64), np.zeros((2, doc["config"]["hidden_size"]), np.float32)
@@ -120,3 +125,45 @@ def test_the_graphs_run_without_fastocr(exported):
 def _images(rec, widths, seed):
     rng = np.random.default_rng(seed)
     return [np.asarray(random_line_image(rng, 32, w)) for w in widths]
+
+
+class _Recording:
+    """An ONNX Runtime session that records the width of the images of each run."""
+
+    def __init__(self, session):
+        self.session, self.widths = session, []
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+    def run(self, outputs, feed):
+        self.widths.append(feed["images"].shape[3])
+        return self.session.run(outputs, feed)
+
+
+def test_a_fixed_width_encoder_reads_each_line_only_as_far_as_it_needs(recognizer, tmp_path):
+    ort_model = OrtModel.from_folder(recognizer.export_onnx(tmp_path / "model"))
+    assert ort_model.skips_padding
+    ort_model.encoder = _Recording(ort_model.encoder)
+    batch, line_widths = _batch(recognizer, [40, 250, 97, 280, 12, 130, 60])
+    whole = ort_model.encode(batch.numpy(), chunk=3)
+    cut = ort_model.encode(batch.numpy(), chunk=3, widths=line_widths)
+    with torch.inference_mode():
+        enc = recognizer.model.encoder(batch).numpy()
+    assert ort_model.encoder.widths[:3] == [280] * 3  # no widths: whole canvases
+    assert ort_model.encoder.widths[3:] == [112, 280, 280]  # runs of 3 by need: 12/40/60 px, 97/130/250, 280
+    np.testing.assert_allclose(whole["values"], enc, atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(cut["values"], enc, atol=ATOL, rtol=RTOL)  # every line back in its place
+
+
+def test_a_version_1_folder_still_reads(recognizer, tmp_path, generated_images):
+    """Folders exported before the encoder took first_pad: the encoder reads whole canvases."""
+    folder = recognizer.export_onnx(tmp_path / "model")
+    plain = _to_onnx(recognizer.model.encoder, (torch.zeros(2, 3, 32, 280),), ["images"], ["values"],
+                     {"images": {0: "batch"}, "values": {1: "rows"}})
+    (folder / manifest.ENCODER).write_bytes(plain)
+    doc = json.loads((folder / manifest.FILE).read_text(encoding="utf-8"))
+    (folder / manifest.FILE).write_text(json.dumps({**doc, "version": 1}), encoding="utf-8")
+    old = Recognizer.load(folder)
+    assert not old.runtime.skips_padding
+    assert [r.text for r in old.recognize(generated_images)] == [r.text for r in recognizer.recognize(generated_images)]
