@@ -75,8 +75,8 @@ class Recognizer:
             channels_last: feed the CNN NHWC images (1.5x faster convolutions on CPU, the same texts).
             skip_padding: fixed-width models: the CNN reads each line only as far as its own pixels reach, the
                 columns of padding alone being the same in every line (computed once): the same texts, up to
-                2x faster on short lines. With ``skip_padding=False, channels_last=False``, batch 1 runs the
-                original's float operations bit for bit.
+                2x faster on short lines, on both backends. With ``skip_padding=False, channels_last=False``,
+                batch 1 runs the original's float operations bit for bit.
             encoder_batch: lines per encoder pass; the decoder still runs the whole batch. Default: 8 on CPU
                 (the CNN's working set stays in cache: with NHWC, 6.7 vs 9.3 ms per line at 64;
                 benchmarks/bench_encoder.py), all on CUDA.
