@@ -39,6 +39,20 @@ def test_encoder_sub_batches_and_nhwc_give_the_same_results(recognizer, images, 
     _same(rec.recognize(images, batch_size=64), expected)
 
 
+def test_nhwc_images_meet_nhwc_weights_and_the_callers_model_keeps_its_own(recognizer):
+    """With NCHW weights, every convolution of NHWC images would copy its weights into NHWC first."""
+    convs = [m.weight for m in recognizer.model.modules() if isinstance(m, torch.nn.Conv2d)]
+    nhwc = _variant(recognizer, channels_last=True)
+    plain = _variant(nhwc, channels_last=False)
+    for rec, layout in [(nhwc, torch.channels_last), (plain, torch.contiguous_format)]:
+        weights = [m.weight for m in rec.model.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert weights and all(w.is_contiguous(memory_format=layout) for w in weights)
+    assert nhwc.model is not plain.model  # a recognizer that wants another layout copies the model
+    assert [w.stride() for w in convs] == [m.weight.stride() for m in recognizer.model.modules()
+                                           if isinstance(m, torch.nn.Conv2d)]
+    assert _variant(nhwc, channels_last=True).model is nhwc.model  # the same layout shares it
+
+
 def test_bf16_runs_and_mostly_agrees_fp16_needs_cuda(recognizer, images, expected, original_files):
     rec = fastocr.Recognizer.from_original(*original_files, device="cpu", precision="bf16")
     assert next(rec.model.parameters()).dtype == torch.bfloat16
