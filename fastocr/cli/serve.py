@@ -11,13 +11,22 @@ from .args import add_model_args, load_recognizer, non_negative_int, positive_in
 HELP = "serve recognition over HTTP, with dynamic batching and a web page"
 
 
-def _positive_float(value: str) -> float:
+def _float(value: str) -> float:
     try:
-        x = float(value)
+        return float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
-    if x <= 0:
+
+
+def _positive_float(value: str) -> float:
+    if (x := _float(value)) <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {x:g}")
+    return x
+
+
+def _non_negative_float(value: str) -> float:
+    if (x := _float(value)) < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {x:g}")
     return x
 
 
@@ -46,6 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "with --threads 1: small concurrent batches then keep every core busy)")
     p.add_argument("--max-wait-ms", type=_positive_float, default=5.0,
                    help="how long a batch's first request waits for others, in ms (default 5)")
+    p.add_argument("--quiet-ms", type=_non_negative_float, default=3.0,
+                   help="a batch closes early once no request has come for this long, in ms (default 3: clients "
+                        "answered together come back together, and each batch takes one such group; 0: always "
+                        "wait --max-wait-ms)")
     p.add_argument("--timeout", type=_positive_float, default=60.0,
                    help="seconds a request may wait before it is answered 504 (default 60)")
     p.add_argument("--max-request-mb", type=_positive_float, default=32.0, help="request body limit (default 32)")
@@ -69,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
     limits = Limits(int(args.max_request_mb * 2**20), args.max_images, args.max_pixels)
-    options = ServeOptions(args.max_batch, args.max_wait_ms, args.timeout, limits, workers=args.workers)
+    options = ServeOptions(args.max_batch, args.max_wait_ms, args.timeout, limits, workers=args.workers,
+                           quiet_ms=args.quiet_ms)
     app = create_app(lambda: load_recognizer(args), options)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=30)
     return 0

@@ -45,6 +45,7 @@ class ServeOptions:
     Attributes:
         max_batch: lines per engine call.
         max_wait_ms: how long a batch's first request waits for others (latency traded for batch size).
+        quiet_ms: a batch closes early once no request has come for this long (``DynamicBatcher``).
         timeout_s: a request still waiting after this long is answered 504.
         limits: request size, images per request, pixels per image.
         engine_batch: ``batch_size`` of each ``recognize`` call (lines per forward pass).
@@ -57,6 +58,7 @@ class ServeOptions:
     limits: Limits = field(default_factory=Limits)
     engine_batch: int = 64
     workers: int = 1
+    quiet_ms: float = 3.0
 
 
 class Metrics:
@@ -122,7 +124,7 @@ def create_app(load_recognizer, options: ServeOptions | None = None) -> Starlett
         except FastOCRError as e:  # without the [page] extra, /v1/read says why and the rest serves on
             state["detector_error"] = str(e)
         batcher = DynamicBatcher(recognize, options.max_batch, options.max_wait_ms,
-                                 on_batch=metrics.batch, workers=options.workers)
+                                 on_batch=metrics.batch, workers=options.workers, quiet_ms=options.quiet_ms)
         batcher.start()
         state["recognizer"], state["batcher"] = rec, batcher
         _log(event="ready", backend=rec.backend, device=str(rec.device), classes=rec.alphabet.num_classes)

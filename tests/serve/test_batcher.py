@@ -105,3 +105,23 @@ def test_several_workers_run_batches_at_once_and_keep_results_apart():
     results = run(_serve(meeting, requests, max_batch=4, max_wait_ms=1, workers=2))
     assert results == [[f"{image}|1" for image in images] for images, _ in requests]
     assert len(engine.threads) == 2
+
+
+@pytest.mark.parametrize("quiet_ms, calls", [(20, 2), (0, 1)])
+def test_a_quiet_queue_closes_the_batch_before_max_wait(quiet_ms, calls):
+    """Two groups of requests 150 ms apart, max_wait 1 s: with quiet_ms each group is a batch of its own."""
+    engine = Engine()
+
+    async def scenario():
+        batcher = DynamicBatcher(engine, max_batch=64, max_wait_ms=1000, quiet_ms=quiet_ms)
+        batcher.start()
+        first = [asyncio.ensure_future(batcher.submit([f"a{i}"], {})) for i in range(3)]
+        await asyncio.sleep(0.15)
+        second = [asyncio.ensure_future(batcher.submit([f"b{i}"], {})) for i in range(3)]
+        results = await asyncio.gather(*first, *second)
+        await batcher.drain()
+        return results
+
+    assert run(scenario()) == [[f"{g}{i}|1"] for g in "ab" for i in range(3)]
+    assert [sorted(images) for images, _ in engine.calls] == (
+        [["a0", "a1", "a2"], ["b0", "b1", "b2"]] if calls == 2 else [["a0", "a1", "a2", "b0", "b1", "b2"]])
