@@ -56,7 +56,10 @@ def test_beam_search_and_n_best_equal_pytorch(ort_recognizer, exported, lines):
     want, got = rec.recognize(lines[:10], **kwargs), ort_recognizer.recognize(lines[:10], **kwargs)
     for a, b in zip(got, want):
         assert [c.text for c in a.candidates] == [c.text for c in b.candidates]
-        np.testing.assert_allclose([c.score for c in a.candidates], [c.score for c in b.candidates], rtol=1e-4)
+        # scores sum log-probs whose last bits differ (~1e-5 abs: the backends' CNNs sum in other orders, more so
+        # on a fixed-width model's cut images): near-zero scores need the absolute bound
+        np.testing.assert_allclose([c.score for c in a.candidates], [c.score for c in b.candidates], rtol=1e-4,
+                                   atol=5e-5)
 
 
 def test_constraints_equal_pytorch(ort_recognizer, exported, lines):
