@@ -47,7 +47,8 @@ class CNN(nn.Module):
 
 
 @functools.cache
-def _receptive_field() -> tuple[int, int]:
+def cnn_receptive_field() -> tuple[int, int]:
+    """The CNN's (left, right) reach in input px around 4 * column (``CNN.receptive_field``)."""
     with torch.device("meta"):  # the layers' shapes alone: no weights allocated
         return CNN(3).receptive_field()
 
@@ -58,7 +59,7 @@ def padding_extent(widths: torch.Tensor, canvas: int, step: int = 8) -> tuple[to
     column before it to see all it reads, rounded up to ``step`` and at most ``canvas``). Columns from
     ``first_pad`` on are the same in every line (``Encoder.columns_padded``, and the ONNX encoder's
     ``first_pad`` input)."""
-    left, right = _receptive_field()
+    left, right = cnn_receptive_field()
     first_pad = torch.div(torch.as_tensor(widths).cpu() + left + 3, 4, rounding_mode="floor")
     need = (torch.div(4 * (first_pad - 1) + right + step, step, rounding_mode="floor") * step).clamp(max=canvas)
     return first_pad, need

@@ -31,6 +31,9 @@ def _non_negative_float(value: str) -> float:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..serve import Limits, ServeOptions  # their defaults; neither needs the [serve] extra
+
+    limits = Limits()
     p.description = (
         "Serve the recognizer over HTTP: POST /v1/recognize (JSON with base64 images, or multipart image files; "
         "options beam_size, num_hypotheses, length_penalty, max_len, allowed_chars, lexicon), GET / (a page to "
@@ -51,22 +54,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "machine, give each its share of the cores)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--max-batch", type=positive_int, default=64, help="lines per engine call (default 64)")
-    p.add_argument("--workers", type=positive_int, default=1,
-                   help="engine calls at a time, each in its own thread (default 1; on a CPU, try one per core "
-                        "with --threads 1: small concurrent batches then keep every core busy)")
-    p.add_argument("--max-wait-ms", type=_positive_float, default=5.0,
-                   help="how long a batch's first request waits for others, in ms (default 5)")
-    p.add_argument("--quiet-ms", type=_non_negative_float, default=3.0,
-                   help="a batch closes early once no request has come for this long, in ms (default 3: clients "
-                        "answered together come back together, and each batch takes one such group; 0: always "
-                        "wait --max-wait-ms)")
-    p.add_argument("--timeout", type=_positive_float, default=60.0,
-                   help="seconds a request may wait before it is answered 504 (default 60)")
-    p.add_argument("--max-request-mb", type=_positive_float, default=32.0, help="request body limit (default 32)")
-    p.add_argument("--max-images", type=positive_int, default=256, help="images per request (default 256)")
-    p.add_argument("--max-pixels", type=positive_int, default=16_000_000,
-                   help="pixels per image (default 16,000,000)")
+    p.add_argument("--max-batch", type=positive_int, default=ServeOptions.max_batch,
+                   help="lines per engine call (default %(default)s)")
+    p.add_argument("--workers", type=positive_int, default=ServeOptions.workers,
+                   help="engine calls at a time, each in its own thread (default %(default)s; on a CPU, try one per "
+                        "core with --threads 1: small concurrent batches then keep every core busy)")
+    p.add_argument("--max-wait-ms", type=_positive_float, default=ServeOptions.max_wait_ms,
+                   help="how long a batch's first request waits for others, in ms (default %(default)g)")
+    p.add_argument("--quiet-ms", type=_non_negative_float, default=ServeOptions.quiet_ms,
+                   help="a batch closes early once no request has come for this long, in ms (default %(default)g: "
+                        "clients answered together come back together, and each batch takes one such group; 0: "
+                        "always wait --max-wait-ms)")
+    p.add_argument("--timeout", type=_positive_float, default=ServeOptions.timeout_s,
+                   help="seconds a request may wait before it is answered 504 (default %(default)g)")
+    p.add_argument("--max-request-mb", type=_positive_float, default=limits.max_request_bytes / 2**20,
+                   help="request body limit (default %(default)g)")
+    p.add_argument("--max-images", type=positive_int, default=limits.max_images,
+                   help="images per request (default %(default)s)")
+    p.add_argument("--max-pixels", type=positive_int, default=limits.max_pixels,
+                   help=f"pixels per image (default {limits.max_pixels:,})")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="log level; request logs are one JSON object per line (default info)")
 

@@ -63,7 +63,7 @@ class Recognizer:
     def __init__(self, model: OCRModel | OrtModel, alphabet: Alphabet, device: str | torch.device | None = None, *,
                  backend: str | None = None, precision: str = "fp32", channels_last: bool = True,
                  skip_padding: bool = True, encoder_batch: int | None = None, memory_budget_mb: float | None = None,
-                 cuda_graphs: bool = False, background=None):
+                 cuda_graphs: bool = False, background=None, copy_model: bool = True):
         """
         Args:
             model, alphabet: what ``load`` / ``from_original`` read from files (an ``OrtModel``: an exported
@@ -94,6 +94,9 @@ class Recognizer:
             background: the colour transparent pixels are laid over before reading ("white", "#ffffff",
                 (255, 255, 255)); None (default) drops alpha, as the original did, which leaves dark text on a
                 transparent background black on black.
+            copy_model: leave the given torch model as it is, converting a copy when its device, precision or
+                weight layout must change; False converts it in place (``load`` and ``from_original`` do: no
+                one else holds the model they read, and a copy would double its memory while loading).
         """
         if model.num_classes != alphabet.num_classes:
             raise FastOCRError(f"model has {model.num_classes} classes, alphabet gives {alphabet.num_classes}")
@@ -110,8 +113,8 @@ class Recognizer:
             # weights into NHWC first (5 ms per CNN pass on 2 CPU cores: most of a small batch's CNN time)
             layout = torch.channels_last if channels_last else torch.contiguous_format
             first = next(model.parameters(), None)
-            if first is not None and (first.device != self.device or first.dtype != self.dtype
-                                      or not _weights_in_layout(model, layout)):
+            if copy_model and first is not None and (first.device != self.device or first.dtype != self.dtype
+                                                     or not _weights_in_layout(model, layout)):
                 model = copy.deepcopy(model)  # the caller's model (maybe another Recognizer's) keeps its own
             self.model = model.eval().to(self.device, self.dtype, memory_format=layout)
         else:
@@ -163,7 +166,7 @@ class Recognizer:
             runtime = OrtModel.from_folder(path, options.get("precision", "fp32"))
             return cls(runtime, runtime.alphabet, device, **options)
         model, alphabet, _ = checkpoint.load_model(checkpoint.resolve_model(path))
-        return cls(model, alphabet, device, **options)
+        return cls(model, alphabet, device, **{"copy_model": False, **options})
 
     @classmethod
     def from_original(
@@ -178,7 +181,7 @@ class Recognizer:
         model, alphabet, cfg = checkpoint.load_original(encoder_path, decoder_path, alphabet_path)
         if max_decode_len is not None:
             model.config = cfg.replace(max_decode_len=max_decode_len)
-        return cls(model, alphabet, device, **options)
+        return cls(model, alphabet, device, **{"copy_model": False, **options})
 
     def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None) -> None:
         """Writes this recognizer as one fastocr model file (config + alphabet + weights)."""

@@ -16,6 +16,7 @@ from ..alphabet import EOS_TOKEN, NUM_SPECIAL, SOS_TOKEN, Alphabet
 from ..config import ModelConfig
 from ..errors import FastOCRError, ModelFileError, OptionError
 from ..files import atomic_write_bytes
+from ..model import cnn_receptive_field
 
 FILE = "fastocr-onnx.json"
 ENCODER = "encoder.onnx"
@@ -52,6 +53,7 @@ class Manifest:
 
 def _describe(config: ModelConfig) -> dict:
     """The preprocessing and decoding rules, spelled out for readers of the JSON."""
+    left, right = cnn_receptive_field()  # the formulas of model.padding_extent
     canvas = (f"the next multiple of {config.width_bucket} px (lines of a batch share one canvas width)"
               if config.variable_width else f"{config.img_width} px")
     return {
@@ -64,8 +66,9 @@ def _describe(config: ModelConfig) -> dict:
             "layout": "NCHW: images [batch, 3, height, width]",
             "first_pad": None if config.variable_width else
                          "encoder input, int64 [batch]: columns (the encoder's T) to read whole canvases; or, to "
-                         "skip the padding, floor((w + 30) / 4) for a line w px wide, with the images cut to any "
-                         "width from 4 * first_pad + 22 px (at most the canvas): the columns from first_pad on "
+                         f"skip the padding, floor((w + {left + 3}) / 4) for a line w px wide, with the images cut "
+                         f"to any width from 4 * first_pad + {right - 3} px (at most the canvas): the columns from "
+                         "first_pad on "
                          "see padding alone and are the same in every line",
         },
         "decoding": {

@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from importlib import resources
 
 from prometheus_client import (
@@ -33,32 +32,10 @@ from starlette.routing import Route
 from ..errors import FastOCRError
 from ..page import Detector, PageOptions, read_pages
 from .batcher import DynamicBatcher
-from .requests import Limits, RequestError, read_request
+from .options import ServeOptions
+from .requests import RequestError, read_request
 
 log = logging.getLogger("fastocr.serve")
-
-
-@dataclass(frozen=True)
-class ServeOptions:
-    """How the service batches and what it accepts.
-
-    Attributes:
-        max_batch: lines per engine call.
-        max_wait_ms: how long a batch's first request waits for others (latency traded for batch size).
-        quiet_ms: a batch closes early once no request has come for this long (``DynamicBatcher``).
-        timeout_s: a request still waiting after this long is answered 504.
-        limits: request size, images per request, pixels per image.
-        engine_batch: ``batch_size`` of each ``recognize`` call (lines per forward pass).
-        workers: engine calls at a time (``DynamicBatcher``).
-    """
-
-    max_batch: int = 64
-    max_wait_ms: float = 5.0
-    timeout_s: float = 60.0
-    limits: Limits = field(default_factory=Limits)
-    engine_batch: int = 64
-    workers: int = 1
-    quiet_ms: float = 3.0
 
 
 class Metrics:

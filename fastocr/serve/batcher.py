@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from .options import ServeOptions
+
 Recognize = Callable[[list, dict], list]  # (images, options) -> one result per image, in order
 
 
@@ -50,8 +52,9 @@ class DynamicBatcher:
             each keeps the cores busy on the small batches concurrent requests make).
     """
 
-    def __init__(self, recognize: Recognize, max_batch: int = 64, max_wait_ms: float = 5.0,
-                 on_batch: Callable[[int, float], None] | None = None, workers: int = 1, quiet_ms: float = 3.0):
+    def __init__(self, recognize: Recognize, max_batch: int = ServeOptions.max_batch,
+                 max_wait_ms: float = ServeOptions.max_wait_ms, on_batch: Callable[[int, float], None] | None = None,
+                 workers: int = ServeOptions.workers, quiet_ms: float = ServeOptions.quiet_ms):
         self._recognize = recognize
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000

@@ -317,6 +317,8 @@ def _validation_sets(opts, alphabet: Alphabet) -> dict[str, list]:
 def evaluate(model: OCRModel, alphabet: Alphabet, items: list, batch_size: int = 64) -> dict:
     """Greedy recognition of (image, label) items with the model in eval mode; returns ``metrics.score``."""
     was_training = model.training
+    # the recognizer reads an NHWC copy of the model (CPU convolutions 1.5x faster, tens of ms to copy), so
+    # training keeps its own weights' layout
     rec = Recognizer(model, alphabet, device=next(model.parameters()).device)
     preds = [r.text for r in rec.recognize([im for im, _ in items], batch_size=batch_size)]
     model.train(was_training)

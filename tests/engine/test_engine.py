@@ -1,6 +1,8 @@
 """The engine's knobs change speed and memory, never which lines get results: precision, NHWC, encoder
 sub-batches, the memory budget and splitting a batch on out-of-memory."""
 
+import copy
+
 import pytest
 import torch
 from conftest import TEST_IMAGES
@@ -51,6 +53,21 @@ def test_nhwc_images_meet_nhwc_weights_and_the_callers_model_keeps_its_own(recog
     assert [w.stride() for w in convs] == [m.weight.stride() for m in recognizer.model.modules()
                                            if isinstance(m, torch.nn.Conv2d)]
     assert _variant(nhwc, channels_last=True).model is nhwc.model  # the same layout shares it
+
+
+def test_a_model_given_away_is_converted_in_place(recognizer, original_files, monkeypatch):
+    """``load`` and ``from_original`` own the model they read: no second copy of its weights while loading."""
+    fresh = copy.deepcopy(recognizer.model)
+    monkeypatch.setattr(copy, "deepcopy", lambda *a, **k: pytest.fail("the recognizer copied a model it owns"))
+    model = fresh.to(memory_format=torch.contiguous_format)
+    rec = fastocr.Recognizer(model, recognizer.alphabet, "cpu", channels_last=True, copy_model=False)
+    assert rec.model is model
+    assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in model.modules()
+               if isinstance(m, torch.nn.Conv2d))
+    loaded = fastocr.Recognizer.from_original(*original_files, device="cpu")
+    assert loaded.model.training is False
+    assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in loaded.model.modules()
+               if isinstance(m, torch.nn.Conv2d))
 
 
 def test_bf16_runs_and_mostly_agrees_fp16_needs_cuda(recognizer, images, expected, original_files):

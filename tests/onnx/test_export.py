@@ -3,6 +3,7 @@ and widths (dynamic axes), for both attention variants. Tolerances: fp32 ONNX Ru
 orders than PyTorch's, so outputs agree to about 1e-5; greedy texts must be identical."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -154,6 +155,25 @@ def test_a_fixed_width_encoder_reads_each_line_only_as_far_as_it_needs(recognize
     assert ort_model.encoder.widths[3:] == [112, 280, 280]  # runs of 3 by need: 12/40/60 px, 97/130/250, 280
     np.testing.assert_allclose(whole["values"], enc, atol=ATOL, rtol=RTOL)
     np.testing.assert_allclose(cut["values"], enc, atol=ATOL, rtol=RTOL)  # every line back in its place
+
+
+def test_the_manifests_padding_recipe_reads_as_the_whole_canvas(recognizer, tmp_path):
+    """The first_pad text in fastocr-onnx.json, followed to the pixel: each line cut to the narrowest width it
+    allows reads the same columns as on its whole canvas."""
+    import onnxruntime as ort
+
+    folder = recognizer.export_onnx(tmp_path / "model")
+    recipe = json.loads((folder / manifest.FILE).read_text(encoding="utf-8"))["preprocessing"]["first_pad"]
+    offset, extra = map(int, re.search(r"floor\(\(w \+ (\d+)\) / 4\).*4 \* first_pad \+ (\d+) px", recipe).groups())
+    encoder = ort.InferenceSession(str(folder / "encoder.onnx"))
+    batch, line_widths = _batch(recognizer, [12, 97, 250])
+    images = batch.numpy()
+    whole = encoder.run(["values"], {"images": images, "first_pad": np.full(3, images.shape[3] // 4 + 1)})[0]
+    for i, w in enumerate(line_widths.tolist()):
+        first_pad = (w + offset) // 4
+        cut = images[i : i + 1, :, :, : min(4 * first_pad + extra, images.shape[3])]
+        values = encoder.run(["values"], {"images": cut, "first_pad": np.array([first_pad])})[0]
+        np.testing.assert_allclose(values[:, 0], whole[:, i], atol=ATOL, rtol=RTOL)
 
 
 def test_a_version_1_folder_still_reads(recognizer, tmp_path, generated_images):

@@ -6,8 +6,7 @@ import threading
 
 import pytest
 
-pytest.importorskip("starlette", reason="needs the [serve] extra")
-from fastocr.serve.batcher import DynamicBatcher  # noqa: E402
+from fastocr.serve.batcher import DynamicBatcher  # the batcher needs no [serve] extra
 
 
 class Engine:
