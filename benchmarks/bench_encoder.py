@@ -61,23 +61,35 @@ def scene_widths():
     return torch.tensor([load_line(p, i, ModelConfig())[2] for i, p in enumerate(paths)])
 
 
-@pytest.mark.parametrize("skip_padding", [False, True], ids=["whole-canvas", "skip-padding"])
-def test_cnn_columns_of_scene_words(benchmark, model, scene_widths, skip_padding):
+# where CNN.forward_padded swaps the columns of padding alone for a padding canvas's: None reads each whole
+# canvas; () only the final columns (one stage); the default after the 2nd-4th pooling; or after every pooling
+STAGES = {"whole-canvas": None, "skip-padding-final-columns": (), "skip-padding": "default",
+          "skip-padding-every-pooling": (3, 6, 12, 18)}
+
+
+@pytest.mark.parametrize("stages", list(STAGES.values()), ids=list(STAGES))
+def test_cnn_columns_of_scene_words(benchmark, model, scene_widths, stages):
     """The Recognizer's CPU path for fixed-width models (NHWC, 8 lines a pass): the CNN over each whole 280 px
-    canvas, against ``Encoder.columns_padded`` (each line read only as far as its own pixels reach)."""
+    canvas, against ``Encoder.columns_padded`` (each line read only as far as its own pixels reach), with the
+    padding swapped in at several choices of ``CNN.stage_starts``."""
     encoder = model.encoder
     x = torch.full((LINES, 3, 32, 280), -1.0)
     for i, w in enumerate(scene_widths.tolist()):
         x[i, :, :, :w] = torch.rand(3, 32, w) * 2 - 1
     x = x.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        padding = encoder.columns(x[:1].new_full((1, 3, 32, 280), -1.0))[:, 0]
     benchmark.group = "CNN columns, 64 dev_scene words on 280 px canvases, CPU"
+    if stages not in (None, "default"):
+        encoder.cnn.stage_starts = lambda: stages  # this instance only, until the end of the test
+    with torch.inference_mode():
+        maps = encoder.cnn.padding_maps(torch.full((1, 3, 32, 280), -1.0).contiguous(memory_format=torch.channels_last))
 
     @torch.inference_mode()
     def run():
-        return encoder.columns_padded(x, scene_widths, padding, 8) if skip_padding else encoder.columns(x, 8)
+        return encoder.columns_padded(x, scene_widths, maps, 8) if stages is not None else encoder.columns(x, 8)
 
-    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+    try:
+        benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+    finally:
+        vars(encoder.cnn).pop("stage_starts", None)
     benchmark.extra_info["ms_per_line"] = benchmark.stats.stats.median * 1e3 / LINES
     benchmark.extra_info["lines_per_s"] = LINES / benchmark.stats.stats.median

@@ -137,7 +137,7 @@ class Recognizer:
         self._graphs = GraphCache() if cuda_graphs else None
         self.background = background_rgb(background)
         self._per_thread = threading.local()  # state a call writes to: one per calling thread
-        self._padding: dict[tuple, torch.Tensor] = {}  # _padding_columns, by dtype, device, channels and width
+        self._padding: dict[tuple, dict] = {}  # _padding_maps, by dtype, device, layout, channels and width
         self._detector: Detector | None = None  # page mode's line detector, made on first use
         self._detector_lock = threading.Lock()
 
@@ -434,13 +434,14 @@ class Recognizer:
         self.limits.out_of_memory(width or max(line.shape[1] for line in lines), options.beam_size, len(lines))
         return self._decode_in_batches(lines, line_widths, width, options)
 
-    def _padding_columns(self, x: torch.Tensor) -> torch.Tensor:
-        """The CNN's columns [T, 512] of a canvas of padding alone (-1) shaped as ``x``'s lines, made once per
-        dtype, device and width."""
-        key = (x.dtype, x.device, x.shape[1], x.shape[3])
+    def _padding_maps(self, x: torch.Tensor) -> dict[int, torch.Tensor]:
+        """The CNN's feature maps of a canvas of padding alone (-1) shaped as ``x``'s lines
+        (``CNN.padding_maps``), made once per dtype, device, layout and width."""
+        layout = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+        key = (x.dtype, x.device, layout, x.shape[1], x.shape[3])
         if key not in self._padding:
             canvas = torch.full((1, *x.shape[1:]), -1.0, dtype=x.dtype, device=x.device)
-            self._padding[key] = self.model.encoder.columns(canvas)[:, 0]
+            self._padding[key] = self.model.encoder.cnn.padding_maps(canvas.contiguous(memory_format=layout))
         return self._padding[key]
 
     def _staging(self) -> PinnedCanvas | None:
@@ -457,7 +458,7 @@ class Recognizer:
         x = batch.to(self.device, self.dtype)  # keeps to_batch's NHWC layout
         encoder = self.model.encoder
         if self.skip_padding and not self.config.variable_width:
-            return encoder.rnn(encoder.columns_padded(x, widths, self._padding_columns(x), self.encoder_batch))
+            return encoder.rnn(encoder.columns_padded(x, widths, self._padding_maps(x), self.encoder_batch))
         step = self.encoder_batch or x.shape[0]
         if step >= x.shape[0]:
             return self.model.encoder(x)

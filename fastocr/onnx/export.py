@@ -23,7 +23,7 @@ from torch import nn
 from ..alphabet import Alphabet
 from ..errors import FastOCRError
 from ..files import atomic_write_bytes
-from ..model import AdditiveMemory, OCRModel
+from ..model import AdditiveMemory, OCRModel, cnn_receptive_field
 from . import manifest
 
 OPSET = 17  # ONNX Runtime >= 1.14 runs it; LSTM, GRU-free step and masked softmax need nothing newer
@@ -34,9 +34,11 @@ class EncoderGraph(nn.Module):
     the original computes once per image, not per step).
 
     A fixed-width model's encoder also takes ``first_pad`` [B] (``model.padding_extent``): its images may be cut
-    to any width that covers each line's own columns, and the columns from ``first_pad`` on, the same in every
-    line, come from a canvas of padding alone computed at export (``Encoder.columns_padded``'s saving, for
-    ONNX Runtime). Whole canvases with ``first_pad`` = T read as the plain encoder does."""
+    to any width that covers each line's own columns, and the CNN computes only what the lines' pixels reach,
+    stage by stage, the rest coming from the feature maps of a canvas of padding alone computed at export
+    (``CNN.forward_padded``, as the torch backend's ``skip_padding``). The pixels' reach is read back from the
+    largest ``first_pad`` (the widest line it allows); whole canvases with ``first_pad`` = T read as the plain
+    encoder does."""
 
     def __init__(self, model: OCRModel):
         super().__init__()
@@ -47,14 +49,23 @@ class EncoderGraph(nn.Module):
             cfg = model.config
             canvas = torch.full((1, cfg.num_channels, cfg.img_height, cfg.img_width), -1.0)
             with torch.no_grad():
-                self.register_buffer("padding", self.encoder.columns(canvas)[:, 0])  # [T, 512]
+                maps = self.encoder.cnn.padding_maps(canvas)
+            self.map_layers = sorted(maps)
+            for layer, feature_map in maps.items():
+                self.register_buffer(f"padding_{layer}", feature_map)
 
     def forward(self, images: torch.Tensor, first_pad: torch.Tensor | None = None):
         if self.additive:
             values = self.encoder(images)
             return values, self.decoder.attn_key(values)
-        columns = self.encoder.columns(images)  # [T', B, 512], T' <= T
-        padding = self.padding[:, None, :].expand(-1, images.shape[0], -1)  # [T, B, 512]
+        maps = {layer: getattr(self, f"padding_{layer}") for layer in self.map_layers}
+        canvas, last = maps[0].shape[3], maps[self.map_layers[-1]]
+        widest = first_pad.max()
+        # first_pad = floor((w + left + 3) / 4): the widest line it allows is 4 * first_pad - left px; at T, any
+        reach = torch.where(widest >= last.shape[3], canvas, 4 * widest - cnn_receptive_field()[0]).clamp(min=1)
+        conv = self.encoder.cnn.forward_padded(images, reach, maps)  # [B, 512, 1, R]
+        columns = conv.squeeze(2).permute(2, 0, 1)  # [R, B, 512]
+        padding = last[0, :, 0].t()[:, None, :].expand(-1, images.shape[0], -1)  # [T, B, 512]
         columns = torch.cat([columns, padding[columns.shape[0] :]])
         keep = torch.arange(padding.shape[0])[:, None] < first_pad[None, :]
         return self.encoder.rnn(torch.where(keep[..., None], columns, padding))
@@ -106,9 +117,10 @@ def export_graphs(model: OCRModel) -> dict[str, bytes]:
     if cfg.variable_width:
         encoder = _to_onnx(EncoderGraph(model).eval(), (images,), ["images"], memory_names,
                            {"images": {0: "batch", 3: "width"}, **memory_axes})
-    else:  # traced at a width short of the canvas, so the columns' count stays a dynamic dimension
+    else:  # traced at a width short of the canvas, so the columns' count stays a dynamic dimension; lines that
+        # first_pad allows within it
         images = torch.zeros(B, cfg.num_channels, cfg.img_height, cfg.img_width // 2)
-        encoder = _to_onnx(EncoderGraph(model).eval(), (images, torch.full((B,), T)), ["images", "first_pad"],
+        encoder = _to_onnx(EncoderGraph(model).eval(), (images, torch.full((B,), T // 2)), ["images", "first_pad"],
                            memory_names, {"images": {0: "batch", 3: "width"}, "first_pad": {0: "batch"},
                                           **memory_axes})
 

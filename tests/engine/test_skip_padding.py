@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import fastocr
-from fastocr.model import CNN, Encoder
+from fastocr.model import CNN, Encoder, padding_extent
 
 PAD = -1.0  # to_batch's padding, once normalised
 
@@ -25,20 +25,41 @@ def test_the_receptive_field_is_what_the_layers_read():
             assert changed.tolist() == reads, col
 
 
-@pytest.mark.parametrize("width", [280, 560])
-def test_padded_columns_equal_the_whole_canvas(width):
+@pytest.mark.parametrize("width, channels_last", [(280, False), (560, False), (280, True)])
+def test_padded_columns_equal_the_whole_canvas(width, channels_last):
     torch.manual_seed(1)
     encoder = Encoder(3, 64).eval()
     line_widths = torch.tensor([1, 5, 33, 64, 100, 151, width // 2, width - 40, width - 1, width])
     images = torch.full((len(line_widths), 3, 32, width), PAD)
     for i, w in enumerate(line_widths.tolist()):
         images[i, :, :, :w] = torch.rand(3, 32, w) * 2 - 1
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    images = images.contiguous(memory_format=layout)
     with torch.no_grad():
         whole = encoder.columns(images)
-        padding = encoder.columns(torch.full((1, 3, 32, width), PAD))[:, 0]
-        skipped = encoder.columns_padded(images, line_widths, padding, chunk=3)
+        maps = encoder.cnn.padding_maps(torch.full((1, 3, 32, width), PAD).contiguous(memory_format=layout))
+        skipped = encoder.columns_padded(images, line_widths, maps, chunk=3)
     assert skipped.shape == whole.shape
     torch.testing.assert_close(skipped, whole, rtol=1e-5, atol=1e-5)  # summation order only
+
+
+def test_each_stage_reads_only_as_far_as_its_output_needs():
+    """forward_padded's columns: those whose receptive field reaches the pixels (padding_extent's first_pad),
+    the same as the whole canvas gives them, with the canvas past the pixels made NaN: no stage reads it, the
+    padding comes from padding_maps."""
+    torch.manual_seed(2)
+    cnn = CNN(3).eval()
+    assert cnn.stage_starts() == (6, 12, 18)  # after the 2nd, 3rd and 4th pooling
+    with torch.no_grad():
+        maps = cnn.padding_maps(torch.full((1, 3, 32, 280), PAD))
+        for w in (1, 7, 40, 74, 199, 276, 280):
+            pixels = torch.rand(2, 3, 32, w) * 2 - 1
+            whole = cnn(torch.cat([pixels, torch.full((2, 3, 32, 280 - w), PAD)], 3))
+            poisoned = torch.cat([pixels, torch.full((2, 3, 32, 280 - w), float("nan"))], 3)
+            first_pad, _ = padding_extent(torch.tensor([w]), 280)
+            cut = cnn.forward_padded(poisoned, w, maps)
+            assert cut.shape[3] == int(first_pad.clamp(max=71)), w
+            torch.testing.assert_close(cut, whole[..., : cut.shape[3]], rtol=1e-5, atol=1e-5)
 
 
 def test_the_recognizer_reads_alike_either_way(recognizer, generated_images):
