@@ -187,7 +187,8 @@ class Encoder(nn.Module):
         order = torch.argsort(reach, stable=True)
         for start in range(0, len(order), chunk or len(order)):
             idx = order[start : start + (chunk or len(order))]
-            conv = self.cnn.forward_padded(images[idx.to(images.device)], int(reach[idx].max()), maps)
+            width = int(reach[idx].max())
+            conv = self.cnn.forward_padded(images[idx.to(images.device), :, :, :width], width, maps)
             cols = conv.squeeze(2).permute(2, 0, 1)  # [R, n, 512]
             keep = (torch.arange(cols.shape[0])[:, None] < first_pad[idx][None, :]).to(out.device)
             rows = idx.to(out.device)
