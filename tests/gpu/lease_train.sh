@@ -4,7 +4,8 @@
 #   2. trains for TIME_LIMIT seconds from INIT (a model file: the bundled model, or the last lease's weights),
 #      RECIPE=en: the English model on the kit's real crops (half of each batch) and rendered lines in its fonts;
 #      RECIPE=zh: a Chinese model on the original alphabet, rendered from the kit's corpus, words and CJK fonts,
-#      with 5% real licence plates (from scratch unless INIT is given);
+#      with 5% real licence plates (from the last lease's weights, else from the English model's encoder and GRU:
+#      from scratch, a run sits on the unigram plateau for hundreds of steps);
 #   3. leaves in $OUT what comes back: the last weights as an fp16 model file (last.safetensors, split into
 #      15 MiB parts: at most 16 MiB a file comes back), the log and the curves.
 # Prepare (on the dev machine), kits in .lease/ (ignored: research-use data):
@@ -17,7 +18,7 @@
 # Run (device tool): bash tests/gpu/lease_train.sh   with carry [".lease"]; extra arguments go to fastocr train.
 # Environment: RECIPE (en), OUT (default /tmp/fastocr-lease), KIT (.lease/kit, or for zh .lease/zh, unpacked from
 #   .lease/zh.tar.xz), INIT (en: .lease/init.safetensors if present, else the bundled model; zh:
-#   .lease/init-zh.safetensors if present), TIME_LIMIT (seconds of training, default 420), DEVICE (cuda), SEED
+#   .lease/init-zh.safetensors if present, else the bundled English model), TIME_LIMIT (seconds of training, default 420), DEVICE (cuda), SEED
 #   (a new one per lease draws new samples), PY (python3).
 set -euo pipefail
 OUT=${OUT:-/tmp/fastocr-lease}
@@ -42,14 +43,14 @@ case "$RECIPE" in
       KIT=.lease/zh
       [ -d "$KIT" ] || { tar xJf .lease/zh.tar.xz -C /tmp && KIT=/tmp/zh; }
     fi
-    INIT=${INIT:-$([ -f .lease/init-zh.safetensors ] && echo .lease/init-zh.safetensors || true)}
-    recipe=(${INIT:+--init-from "$INIT"} --charset "$KIT/alphabet.txt" --corpus "$KIT/corpus.txt"
+    INIT=${INIT:-$([ -f .lease/init-zh.safetensors ] && echo .lease/init-zh.safetensors || echo fastocr/weights/default.safetensors)}
+    recipe=(--init-from "$INIT" --warmup 200 --charset "$KIT/alphabet.txt" --corpus "$KIT/corpus.txt"
             --words "$KIT/words.txt" --attention slot --width 560 --max-label-len 30 --teacher-forcing 0.5
             --train-list "$KIT/plates_train.tsv" --list-fraction 0.05 --val-list "$KIT/plates_val.tsv"
             --best-on synth --batch-size 128 --lr 1e-3) ;;
   *) echo "RECIPE must be en or zh, not $RECIPE" >&2; exit 2 ;;
 esac
-echo "== $(date +%T) train $RECIPE from ${INIT:-scratch} for ${TIME_LIMIT:-420} s"
+echo "== $(date +%T) train $RECIPE from $INIT for ${TIME_LIMIT:-420} s"
 FASTOCR_FONT_DIRS="$KIT/fonts" $PY -m fastocr.cli train --out "$RUN" --device "${DEVICE:-cuda}" "${recipe[@]}" \
   --bucket-window 16 --ctc-weight 0.5 --synth --val-size 300 --eval-every 1000 --ckpt-every 200 \
   --workers "$workers" --seed "${SEED:-1}" --time-limit "${TIME_LIMIT:-420}" --steps 1000000 "$@" 2>&1 \
