@@ -59,6 +59,10 @@ class CNN(nn.Module):
                 maps[i] = x
         return maps
 
+    def padding_columns(self, maps: dict[int, torch.Tensor]) -> torch.Tensor:
+        """The padding canvas's feature columns [T, 512], from ``padding_maps``' last map."""
+        return maps[len(self.cnn)][0, :, 0].t()
+
     def forward_padded(self, images: torch.Tensor, width: int | torch.Tensor,
                        maps: dict[int, torch.Tensor]) -> torch.Tensor:
         """``forward`` of lines on canvases of padding whose pixels end by ``width`` px, computing only the
@@ -120,14 +124,20 @@ def cnn_receptive_field() -> tuple[int, int]:
 
 def padding_extent(widths: torch.Tensor, canvas: int, step: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     """Lines right-padded beyond ``widths`` px [B] on a canvas ``canvas`` px wide -> (``first_pad`` [B], the first
-    CNN column whose receptive field holds padding alone; ``need`` [B], the px a CNN pass must read for every
-    column before it to see all it reads, rounded up to ``step`` and at most ``canvas``). Columns from
-    ``first_pad`` on are the same in every line (``Encoder.columns_padded``, and the ONNX encoder's
-    ``first_pad`` input)."""
+    CNN column whose receptive field holds padding alone; ``need`` [B], the px an ONNX encoder run must be given
+    for every column before ``first_pad`` to see all it reads, rounded up to ``step`` (fewer shapes) and at most
+    ``canvas``). Columns from ``first_pad`` on are the same in every line (``Encoder.columns_padded``, and the
+    ONNX encoder's ``first_pad`` input); ``widest_line`` inverts ``first_pad``."""
     left, right = cnn_receptive_field()
     first_pad = torch.div(torch.as_tensor(widths).cpu() + left + 3, 4, rounding_mode="floor")
     need = (torch.div(4 * (first_pad - 1) + right + step, step, rounding_mode="floor") * step).clamp(max=canvas)
     return first_pad, need
+
+
+def widest_line(first_pad):
+    """The widest line, in px, whose ``padding_extent`` is ``first_pad`` (an int or a tensor traced into ONNX):
+    ``first_pad`` = floor((w + left + 3) / 4) holds for w up to 4 * first_pad - left."""
+    return 4 * first_pad - cnn_receptive_field()[0]
 
 
 class BidirectionalLSTM(nn.Module):
@@ -183,7 +193,7 @@ class Encoder(nn.Module):
         lines at 560) skip most of the CNN's work."""
         first_pad, _ = padding_extent(widths, images.shape[3])
         reach = widths.cpu().clamp(max=images.shape[3])
-        out = maps[len(self.cnn.cnn)][0, :, 0].t()[:, None, :].expand(-1, images.shape[0], -1).clone()  # [T, B, 512]
+        out = self.cnn.padding_columns(maps)[:, None, :].expand(-1, images.shape[0], -1).clone()  # [T, B, 512]
         order = torch.argsort(reach, stable=True)
         for start in range(0, len(order), chunk or len(order)):
             idx = order[start : start + (chunk or len(order))]

@@ -23,7 +23,7 @@ from torch import nn
 from ..alphabet import Alphabet
 from ..errors import FastOCRError
 from ..files import atomic_write_bytes
-from ..model import AdditiveMemory, OCRModel, cnn_receptive_field
+from ..model import AdditiveMemory, OCRModel, widest_line
 from . import manifest
 
 OPSET = 17  # ONNX Runtime >= 1.14 runs it; LSTM, GRU-free step and masked softmax need nothing newer
@@ -59,13 +59,12 @@ class EncoderGraph(nn.Module):
             values = self.encoder(images)
             return values, self.decoder.attn_key(values)
         maps = {layer: getattr(self, f"padding_{layer}") for layer in self.map_layers}
-        canvas, last = maps[0].shape[3], maps[self.map_layers[-1]]
-        widest = first_pad.max()
-        # first_pad = floor((w + left + 3) / 4): the widest line it allows is 4 * first_pad - left px; at T, any
-        reach = torch.where(widest >= last.shape[3], canvas, 4 * widest - cnn_receptive_field()[0]).clamp(min=1)
+        padding = self.encoder.cnn.padding_columns(maps)  # [T, 512]
+        widest = first_pad.max()  # at T: whole canvases, of any width
+        reach = torch.where(widest >= padding.shape[0], maps[0].shape[3], widest_line(widest)).clamp(min=1)
         conv = self.encoder.cnn.forward_padded(images, reach, maps)  # [B, 512, 1, R]
         columns = conv.squeeze(2).permute(2, 0, 1)  # [R, B, 512]
-        padding = last[0, :, 0].t()[:, None, :].expand(-1, images.shape[0], -1)  # [T, B, 512]
+        padding = padding[:, None, :].expand(-1, images.shape[0], -1)  # [T, B, 512]
         columns = torch.cat([columns, padding[columns.shape[0] :]])
         keep = torch.arange(padding.shape[0])[:, None] < first_pad[None, :]
         return self.encoder.rnn(torch.where(keep[..., None], columns, padding))

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import fastocr
-from fastocr.model import CNN, Encoder, padding_extent
+from fastocr.model import CNN, Encoder, padding_extent, widest_line
 
 PAD = -1.0  # to_batch's padding, once normalised
 
@@ -61,6 +61,23 @@ def test_each_stage_reads_only_as_far_as_its_output_needs():
             assert cut.shape[3] == int(first_pad.clamp(max=71)), w
             torch.testing.assert_close(cut, whole[..., : cut.shape[3]], rtol=1e-5, atol=1e-5)
 
+
+
+def test_widest_line_inverts_first_pad():
+    """The ONNX encoder reads its pixels' reach back from first_pad: the widest line with that first_pad."""
+    widths = torch.arange(1, 561)
+    first_pad, _ = padding_extent(widths, 560)
+    for f in first_pad.unique().tolist()[:-1]:  # the last holds the widths up to 560 only
+        assert widest_line(f) == int(widths[first_pad == f].max()), f
+
+
+def test_padding_columns_are_the_padding_canvas_columns():
+    torch.manual_seed(3)
+    cnn = CNN(3).eval()
+    canvas = torch.full((1, 3, 32, 280), PAD)
+    with torch.no_grad():
+        columns = cnn.padding_columns(cnn.padding_maps(canvas))
+        assert torch.equal(columns, cnn(canvas)[0, :, 0].t())
 
 def test_the_recognizer_reads_alike_either_way(recognizer, generated_images):
     plain = fastocr.Recognizer(recognizer.model, recognizer.alphabet, "cpu", skip_padding=False)
