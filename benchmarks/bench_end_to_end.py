@@ -2,7 +2,8 @@
 on the same 256 images, on CPU, with identical greedy outputs asserted: noise lines of random sizes (24-48 px
 high, 60-400 wide: at 32 px most fill the 280 px canvas), and real scene words (every 16th line of
 ``../shared/data/dev_scene``: median 74 px of the 280), where fastocr's ``skip_padding`` (the default) is
-also measured off; on PyTorch and on ONNX Runtime (the model exported in memory).
+also measured off; on PyTorch and on ONNX Runtime (the model exported in memory); PyTorch also with direct
+convolutions instead of Winograd's (``winograd=False``).
 
 Run: python -m pytest -o addopts= benchmarks/bench_end_to_end.py --benchmark-enable \\
         --benchmark-json=bench_end_to_end.json
@@ -67,8 +68,8 @@ def setup(request, weights):
     return enc, dec, d, paths, expected, request.param
 
 
-@pytest.mark.parametrize("provider", ["original", "fastocr", "fastocr-whole-canvas", "fastocr-onnxruntime",
-                                      "fastocr-onnxruntime-whole-canvas"])
+@pytest.mark.parametrize("provider", ["original", "fastocr", "fastocr-direct-convolutions", "fastocr-whole-canvas",
+                                      "fastocr-onnxruntime", "fastocr-onnxruntime-whole-canvas"])
 def test_end_to_end_cpu(benchmark, setup, provider):
     enc, dec, d, paths, expected, workload = setup
     if provider.endswith("whole-canvas") and workload == "noise lines":
@@ -77,6 +78,7 @@ def test_end_to_end_cpu(benchmark, setup, provider):
         pytest.importorskip("onnxruntime")
     rec = Recognizer.from_original(d / "encoder.pth", d / "decoder.pth", d / "alphabet.txt", device="cpu",
                                    skip_padding=not provider.endswith("whole-canvas"),
+                                   winograd=not provider.endswith("direct-convolutions"),
                                    backend="onnxruntime" if "onnxruntime" in provider else "torch")
     benchmark.group = f"end to end, original model, {N} {workload}, CPU, greedy"
 

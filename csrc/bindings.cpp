@@ -85,10 +85,14 @@ TORCH_LIBRARY(fastocr, m) {
       "Tensor(h!) fin_lengths, int step, float length_penalty, int eos, Tensor? token_mask=None, "
       "Tensor? dfa_offsets=None, Tensor? dfa_tokens=None, Tensor? dfa_next=None, Tensor(i!)? dfa_state=None) "
       "-> (Tensor, Tensor)");
+  // conv3x3_winograd: a 3x3, stride 1, padding 1 convolution by Winograd F(4x4, 3x3) (cpu/winograd_cpu.cpp).
+  //   input [N, C, H, W] f32 (read as NHWC), weight_t [36, C, K] f32 (ops.winograd_weight), bias [K] f32
+  // Returns [N, K, H, W] f32, channels_last.
+  m.def("conv3x3_winograd(Tensor input, Tensor weight_t, Tensor? bias=None) -> Tensor");
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.doc() = "fastocr C++ extension: CPU implementations of the decoding ops";
+  m.doc() = "fastocr C++ extension: CPU implementations of the decoding ops and the Winograd convolution";
   m.def("build_info", &fastocr::build_info, "What this compiled extension holds");
   m.def("emulate_block_topk", &fastocr::emulate_block_topk, "Test hook: the CUDA kernel's top-2K selection on the CPU",
         pybind11::arg("log_probs"), pybind11::arg("scores"), pybind11::arg("lanes"));

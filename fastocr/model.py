@@ -7,6 +7,8 @@ H hidden size, V classes.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 from typing import NamedTuple
 
@@ -18,18 +20,58 @@ from . import ops
 from .config import ModelConfig
 
 
+_WINOGRAD = contextvars.ContextVar("fastocr_winograd", default=False)
+
+
+@contextlib.contextmanager
+def winograd_convolutions(enabled: bool = True):
+    """Within it (in this thread), ``Conv3x3`` layers on the CPU in float32 without autograd run by Winograd
+    F(4x4, 3x3) (``ops.conv3x3_winograd``): 2.2x faster than oneDNN's direct convolution on the CNN's deep
+    layers, which already run at the cores' FMA peak, with values within ~1e-5 relative of it. The engine turns
+    it on for CPU inference (``Recognizer(winograd=...)``); training, export and the reference never see it."""
+    token = _WINOGRAD.set(enabled)
+    try:
+        yield
+    finally:
+        _WINOGRAD.reset(token)
+
+
+class Conv3x3(nn.Conv2d):
+    """``nn.Conv2d(in, out, 3, 1, 1)``, the same parameters and state_dict (checkpoints load unchanged), run by
+    Winograd within ``winograd_convolutions()``."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(in_channels, out_channels, 3, 1, 1)
+        self._winograd_weight: tuple | None = None  # ((weight's storage, version), ops.winograd_weight of it)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (_WINOGRAD.get() and x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
+                and ops.winograd_unusable() is None):
+            return ops.conv3x3_winograd(x, self._transformed_weight(), self.bias)
+        return super().forward(x)
+
+    def _transformed_weight(self) -> torch.Tensor:
+        """The transformed weight, redone whenever the weight changes (an optimizer step or load_state_dict bumps
+        its version; ``.to()`` gives it new storage)."""
+        key = (self.weight.data_ptr(), self.weight._version)
+        if self._winograd_weight is None or self._winograd_weight[0] != key:
+            self._winograd_weight = (key, ops.winograd_weight(self.weight))
+        return self._winograd_weight[1]
+
+
 class CNN(nn.Module):
-    """VGG-style feature extractor: [B, C, 32, W] -> [B, 512, 1, W // 4 + 1]."""
+    """VGG-style feature extractor: [B, C, 32, W] -> [B, 512, 1, W // 4 + 1]. The first convolution stays
+    direct: on 3 channels Winograd's transforms cost more than the multiplies they save."""
 
     def __init__(self, channel_size: int):
         super().__init__()
         self.cnn = nn.Sequential(
             nn.Conv2d(channel_size, 64, 3, 1, 1), nn.ReLU(True), nn.MaxPool2d(2, 2),
-            nn.Conv2d(64, 128, 3, 1, 1), nn.ReLU(True), nn.MaxPool2d(2, 2),
-            nn.Conv2d(128, 256, 3, 1, 1), nn.BatchNorm2d(256), nn.ReLU(True),
-            nn.Conv2d(256, 256, 3, 1, 1), nn.ReLU(True), nn.MaxPool2d((2, 2), (2, 1), (0, 1)),
-            nn.Conv2d(256, 512, 3, 1, 1), nn.BatchNorm2d(512), nn.ReLU(True),
-            nn.Conv2d(512, 512, 3, 1, 1), nn.ReLU(True), nn.MaxPool2d((2, 2), (2, 1), (0, 1)),
+            Conv3x3(64, 128), nn.ReLU(True), nn.MaxPool2d(2, 2),
+            Conv3x3(128, 256), nn.BatchNorm2d(256), nn.ReLU(True),
+            Conv3x3(256, 256), nn.ReLU(True), nn.MaxPool2d((2, 2), (2, 1), (0, 1)),
+            Conv3x3(256, 512), nn.BatchNorm2d(512), nn.ReLU(True),
+            Conv3x3(512, 512), nn.ReLU(True), nn.MaxPool2d((2, 2), (2, 1), (0, 1)),
             nn.Conv2d(512, 512, 2, 1, 0), nn.BatchNorm2d(512), nn.ReLU(True),
         )  # fmt: skip
 

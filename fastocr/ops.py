@@ -360,6 +360,47 @@ def logits_argmax(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> 
     return reference.logits_argmax_ref(h, weight, bias)
 
 
+# Winograd F(4x4, 3x3)'s weight transform G (6x3); csrc/cpu/winograd_cpu.cpp holds the input and output transforms.
+_WINOGRAD_G = ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6), (1 / 24, 1 / 12, 1 / 6),
+               (1 / 24, -1 / 12, 1 / 6), (0, 0, 1))
+
+
+def winograd_unusable() -> str | None:
+    """Why 3x3 convolutions cannot run by Winograd on the CPU (None: they can)."""
+    if force_reference():
+        return "FASTOCR_FORCE_REFERENCE=1"
+    if _ext.C is None:
+        return f"fastocr._C is not built ({_ext.C_ERROR})"
+    if not hasattr(torch.ops.fastocr, "conv3x3_winograd"):
+        return "fastocr._C predates the Winograd convolution: rebuild it (pip install --no-build-isolation -e .)"
+    return None
+
+
+def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
+    """A 3x3 convolution's weight [K, C, 3, 3] -> G w G^T [36, C, K] float32 (computed in float64), the form
+    ``conv3x3_winograd`` multiplies by: 36 matrices C x K, one per point of the 6x6 transformed tile."""
+    g = torch.tensor(_WINOGRAD_G, dtype=torch.float64, device=weight.device)
+    u = torch.einsum("ij,kcjl,ml->imck", g, weight.detach().double(), g)  # [6, 6, C, K]
+    return u.reshape(36, weight.shape[1], weight.shape[0]).float().contiguous()
+
+
+def conv3x3_winograd(x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.conv2d(x, w, bias, padding=1)`` for a 3x3 kernel by Winograd F(4x4, 3x3), on the CPU in float32:
+    2.2x fewer multiplies than the direct convolution, values within ~1e-5 relative of it (its own error against
+    float64 is ~2e-6). ``weight_t`` = ``winograd_weight(w)``. Returns NHWC (channels_last) [N, K, H, W]."""
+    _require_extension(x.device)
+    return torch.ops.fastocr.conv3x3_winograd(x, weight_t, bias)
+
+
+if _ext.C is not None and hasattr(torch.ops.fastocr, "conv3x3_winograd"):
+
+    @torch.library.register_fake("fastocr::conv3x3_winograd")
+    def _conv3x3_winograd_fake(input, weight_t, bias=None):
+        n, _, h, w = input.shape
+        return torch.empty((n, weight_t.shape[2], h, w), dtype=input.dtype, device=input.device,
+                           memory_format=torch.channels_last)
+
+
 def backend_info() -> dict:
     """Which compiled parts and accelerators this installation has, and why a part is missing."""
     info = {
@@ -375,6 +416,10 @@ def backend_info() -> dict:
         if reason is not None:
             info[f"beam_search_{device}_reason"] = reason
     info["beam_search"] = info["beam_search_cuda" if torch.cuda.is_available() else "beam_search_cpu"]
+    reason = winograd_unusable()
+    info["cpu_convolutions"] = "winograd" if reason is None else "direct"
+    if reason is not None:
+        info["cpu_convolutions_reason"] = reason
     if _ext.C is None:
         info["extension_error"] = _ext.C_ERROR
     else:

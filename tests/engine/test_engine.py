@@ -8,6 +8,7 @@ import torch
 from conftest import TEST_IMAGES
 
 import fastocr
+from fastocr import ops
 from fastocr.engine.memory import batch_bytes
 from fastocr.engine.preprocess import to_batch
 
@@ -23,7 +24,7 @@ def images(generated_images):
 
 @pytest.fixture(scope="module")
 def expected(recognizer, images):
-    plain = _variant(recognizer, channels_last=False, encoder_batch=10_000)
+    plain = _variant(recognizer, channels_last=False, winograd=False, encoder_batch=10_000)
     return plain.recognize(images, batch_size=64)
 
 
@@ -39,6 +40,19 @@ def test_encoder_sub_batches_and_nhwc_give_the_same_results(recognizer, images, 
                                                             channels_last):
     rec = _variant(recognizer, channels_last=channels_last, encoder_batch=encoder_batch)
     _same(rec.recognize(images, batch_size=64), expected)
+
+
+@pytest.mark.skipif(ops.winograd_unusable() is not None, reason=str(ops.winograd_unusable()))
+def test_cpu_convolutions_run_by_winograd_unless_turned_off(recognizer, images, expected, monkeypatch):
+    """``expected`` ran direct convolutions; the default runs Winograd's, with the same texts."""
+    calls = []
+    real = ops.conv3x3_winograd
+    monkeypatch.setattr(ops, "conv3x3_winograd", lambda *a: calls.append(a[0].shape) or real(*a))
+    _variant(recognizer, winograd=False).recognize(images[:4])
+    assert calls == []
+    _same(_variant(recognizer).recognize(images, batch_size=64), expected)
+    assert {shape[1] for shape in calls} == {64, 128, 256, 512}  # every 3x3 convolution but the first
+    assert ops.backend_info()["cpu_convolutions"] == "winograd"
 
 
 def test_nhwc_images_meet_nhwc_weights_and_the_callers_model_keeps_its_own(recognizer):
