@@ -386,8 +386,8 @@ def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
 
 def conv3x3_winograd(x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """``F.conv2d(x, w, bias, padding=1)`` for a 3x3 kernel by Winograd F(4x4, 3x3), on the CPU in float32:
-    2.2x fewer multiplies than the direct convolution, values within ~1e-5 relative of it (its own error against
-    float64 is ~2e-6). ``weight_t`` = ``winograd_weight(w)``. Returns NHWC (channels_last) [N, K, H, W]."""
+    36 multiplies per 4x4 output tile and channel pair instead of 144, values within ~1e-5 relative of float64
+    (the direct convolution's error is ~2e-6). ``weight_t`` = ``winograd_weight(w)``. Returns NHWC (channels_last) [N, K, H, W]."""
     _require_extension(x.device)
     return torch.ops.fastocr.conv3x3_winograd(x, weight_t, bias)
 

@@ -42,8 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--workers workers. Binds to 127.0.0.1 unless --host says otherwise. Ctrl-C (SIGINT) or SIGTERM stops taking "
         "requests and finishes those already accepted. Needs pip install 'fastocr[serve]'.")
     p.epilog = ("examples:\n  fastocr serve\n  fastocr serve --model en-onnx/ --port 8080 --max-batch 128\n"
-                "  fastocr export --onnx en-onnx/ && fastocr serve --model en-onnx/ --workers 2 --threads 1\n"
-                "      (on a 2-core CPU: the exported model serves many single-line clients fastest)\n"
+                "  fastocr serve --workers 2 --threads 1\n"
+                "      (on a 2-core CPU: one engine call per core serves many single-line clients fastest)\n"
                 "  curl -F images=@line.png http://127.0.0.1:8000/v1/recognize\n"
                 "docs/serve.md: behind a reverse proxy, several workers, the load test")
     p.formatter_class = argparse.RawDescriptionHelpFormatter

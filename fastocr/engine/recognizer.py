@@ -82,10 +82,11 @@ class Recognizer:
                 columns of padding alone being the same in every line (computed once): the same texts, up to
                 2x faster on short lines, on both backends.
             winograd: on the CPU in fp32 (torch backend), the CNN's 3x3 convolutions but the first run by
-                Winograd F(4x4, 3x3) (``model.winograd_convolutions``): 2.2x fewer multiplies than the direct
-                convolution, which already runs at the cores' peak; outputs within ~1e-5 relative of it, the
-                same texts. With ``skip_padding=False, channels_last=False, winograd=False``, batch 1 runs the
-                original's float operations bit for bit.
+                Winograd F(4x4, 3x3) (``model.winograd_convolutions``): 4x fewer multiplies than the direct
+                convolution, which already runs at the cores' peak (2.2x faster); outputs within ~1e-5 relative
+                of it, the same texts. Keeps the transformed weights, 4x those convolutions' (72 MB fp32 for
+                the original's CNN), made at the first call. With ``skip_padding=False, channels_last=False,
+                winograd=False``, batch 1 runs the original's float operations bit for bit.
             encoder_batch: lines per encoder pass; the decoder still runs the whole batch. Default: 8 on CPU
                 (the CNN's working set stays in cache: with NHWC, 6.7 vs 9.3 ms per line at 64;
                 benchmarks/bench_encoder.py), all on CUDA.
