@@ -10,6 +10,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace fastocr {
 namespace {
@@ -46,7 +47,8 @@ inline void output_points(const float* m, int64_t in, float* r, int64_t out, int
   }
 }
 
-at::Tensor conv3x3_winograd_cpu(const at::Tensor& input, const at::Tensor& weight_t, const c10::optional<at::Tensor>& bias) {
+at::Tensor conv3x3_winograd_cpu(const at::Tensor& input, const at::Tensor& weight_t,
+                                const std::optional<at::Tensor>& bias) {
   TORCH_CHECK(input.dim() == 4 && input.scalar_type() == at::kFloat,
               "conv3x3_winograd: input must be float32 [N, C, H, W], got ", input.sizes(), " ", input.scalar_type());
   TORCH_CHECK(weight_t.dim() == 3 && weight_t.size(0) == 36 && weight_t.size(1) == input.size(1) &&
