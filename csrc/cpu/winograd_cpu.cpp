@@ -95,7 +95,8 @@ at::Tensor conv3x3_winograd_cpu(const at::Tensor& input, const at::Tensor& weigh
 
   const at::Tensor m = at::bmm(v, weight_t.contiguous());  // [36, tiles, K]
   const float* mp = m.data_ptr<float>();
-  const float* bp = bias.has_value() ? bias->contiguous().data_ptr<float>() : nullptr;
+  const at::Tensor b = bias.has_value() ? bias->contiguous() : at::Tensor();  // kept alive while bp is read
+  const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
   float* op = out.data_ptr<float>();
 
   at::parallel_for(0, tiles, 1, [&](int64_t begin, int64_t end) {

@@ -44,6 +44,14 @@ def test_without_bias_and_from_nchw_input():
     _check(2, 96, 40, 6, 11, bias=False, channels_last=False)
 
 
+def test_a_strided_bias():
+    g = torch.Generator().manual_seed(4)
+    x, weight = torch.randn(1, 16, 5, 7, generator=g), torch.randn(8, 16, 3, 3, generator=g)
+    bias = torch.randn(16, generator=g)[::2]  # not contiguous: the op reads a copy
+    got = ops.conv3x3_winograd(x, ops.winograd_weight(weight), bias)
+    torch.testing.assert_close(got, F.conv2d(x, weight, bias, padding=1), rtol=1e-4, atol=1e-4)
+
+
 def test_empty_batch():
     out = ops.conv3x3_winograd(torch.zeros(0, 8, 4, 4), ops.winograd_weight(torch.randn(5, 8, 3, 3)), None)
     assert out.shape == (0, 5, 4, 4)
