@@ -50,6 +50,9 @@ class Conv3x3(nn.Conv2d):
             return ops.conv3x3_winograd(x, self._transformed_weight(), self.bias)
         return super().forward(x)
 
+    def __getstate__(self):  # copies and pickles leave the cache behind: 4x the weight, redone on first use
+        return {**super().__getstate__(), "_winograd_weight": None}
+
     def _transformed_weight(self) -> torch.Tensor:
         """The transformed weight, redone whenever the weight changes (an optimizer step or load_state_dict bumps
         its version; ``.to()`` gives it new storage)."""

@@ -1,6 +1,8 @@
 """The Winograd 3x3 convolution (ops.conv3x3_winograd) against float64 convolutions, and model.Conv3x3, which
 takes it only where it is asked for and keeps its transformed weight in step with the weight."""
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -112,6 +114,15 @@ def test_the_transformed_weight_follows_the_weight():
         loaded, want_loaded = conv(x), F.conv2d(x, conv.weight, conv.bias, padding=1)
     torch.testing.assert_close(doubled, want_doubled, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(loaded, want_loaded, rtol=1e-4, atol=1e-5)
+
+
+def test_copies_leave_the_transformed_weight_behind():
+    conv, x = Conv3x3(8, 4).eval(), torch.randn(1, 8, 4, 4)
+    with torch.no_grad(), winograd_convolutions():
+        conv(x)
+        twin = copy.deepcopy(conv)
+        assert conv._winograd_weight is not None and twin._winograd_weight is None
+        torch.testing.assert_close(twin(x), conv(x), rtol=0, atol=0)
 
 
 def test_the_cnn_keeps_the_original_state_dict():
