@@ -110,6 +110,50 @@ if _ext.C is not None:
         return log_probs.new_empty(rows, dtype=torch.long), log_probs.new_empty(rows, dtype=torch.long)
 
 
+# An extension built before the Winograd op lacks it; winograd_unusable() says so.
+_HAS_WINOGRAD_OP = _ext.C is not None and hasattr(torch.ops.fastocr, "conv3x3_winograd")
+# Winograd F(4x4, 3x3)'s weight transform G (6x3); csrc/cpu/winograd_cpu.cpp holds the input and output transforms.
+_WINOGRAD_G = ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6), (1 / 24, 1 / 12, 1 / 6),
+               (1 / 24, -1 / 12, 1 / 6), (0, 0, 1))
+
+
+def winograd_unusable() -> str | None:
+    """Why 3x3 convolutions cannot run by Winograd on the CPU (None: they can)."""
+    if force_reference():
+        return "FASTOCR_FORCE_REFERENCE=1"
+    if _ext.C is None:
+        return f"fastocr._C is not built ({_ext.C_ERROR})"
+    if not _HAS_WINOGRAD_OP:
+        return "fastocr._C predates the Winograd convolution: rebuild it (pip install --no-build-isolation -e .)"
+    return None
+
+
+def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
+    """A 3x3 convolution's weight [K, C, 3, 3] -> G w G^T [36, C, K] float32 (computed in float64), the form
+    ``conv3x3_winograd`` multiplies by: 36 matrices C x K, one per point of the 6x6 transformed tile."""
+    g = torch.tensor(_WINOGRAD_G, dtype=torch.float64, device=weight.device)
+    u = torch.einsum("ij,kcjl,ml->imck", g, weight.detach().double(), g)  # [6, 6, C, K]
+    return u.reshape(36, weight.shape[1], weight.shape[0]).float().contiguous()
+
+
+def conv3x3_winograd(x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.conv2d(x, w, bias, padding=1)`` for a 3x3 kernel by Winograd F(4x4, 3x3), on the CPU in float32:
+    36 multiplies per 4x4 output tile and channel pair instead of 144, values within ~1e-5 relative of float64
+    (the direct convolution's error is ~2e-6). ``weight_t`` = ``winograd_weight(w)``. Returns [N, K, H, W] in
+    NHWC (channels_last) memory."""
+    _require_extension(x.device)
+    return torch.ops.fastocr.conv3x3_winograd(x, weight_t, bias)
+
+
+if _HAS_WINOGRAD_OP:
+
+    @torch.library.register_fake("fastocr::conv3x3_winograd")
+    def _conv3x3_winograd_fake(input, weight_t, bias=None):
+        n, _, h, w = input.shape
+        return torch.empty((n, weight_t.shape[2], h, w), dtype=input.dtype, device=input.device,
+                           memory_format=torch.channels_last)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Decoder-step kernels: Triton on CUDA (fastocr.kernels), the ``*_ref`` twins of reference.py everywhere else.
 # ---------------------------------------------------------------------------------------------------------------
@@ -358,47 +402,6 @@ def logits_argmax(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> 
         with on_device_of(h):
             return _kernels_module.logits_argmax.logits_argmax_triton(h, weight, bias)
     return reference.logits_argmax_ref(h, weight, bias)
-
-
-# Winograd F(4x4, 3x3)'s weight transform G (6x3); csrc/cpu/winograd_cpu.cpp holds the input and output transforms.
-_WINOGRAD_G = ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6), (1 / 24, 1 / 12, 1 / 6),
-               (1 / 24, -1 / 12, 1 / 6), (0, 0, 1))
-
-
-def winograd_unusable() -> str | None:
-    """Why 3x3 convolutions cannot run by Winograd on the CPU (None: they can)."""
-    if force_reference():
-        return "FASTOCR_FORCE_REFERENCE=1"
-    if _ext.C is None:
-        return f"fastocr._C is not built ({_ext.C_ERROR})"
-    if not hasattr(torch.ops.fastocr, "conv3x3_winograd"):
-        return "fastocr._C predates the Winograd convolution: rebuild it (pip install --no-build-isolation -e .)"
-    return None
-
-
-def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
-    """A 3x3 convolution's weight [K, C, 3, 3] -> G w G^T [36, C, K] float32 (computed in float64), the form
-    ``conv3x3_winograd`` multiplies by: 36 matrices C x K, one per point of the 6x6 transformed tile."""
-    g = torch.tensor(_WINOGRAD_G, dtype=torch.float64, device=weight.device)
-    u = torch.einsum("ij,kcjl,ml->imck", g, weight.detach().double(), g)  # [6, 6, C, K]
-    return u.reshape(36, weight.shape[1], weight.shape[0]).float().contiguous()
-
-
-def conv3x3_winograd(x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """``F.conv2d(x, w, bias, padding=1)`` for a 3x3 kernel by Winograd F(4x4, 3x3), on the CPU in float32:
-    36 multiplies per 4x4 output tile and channel pair instead of 144, values within ~1e-5 relative of float64
-    (the direct convolution's error is ~2e-6). ``weight_t`` = ``winograd_weight(w)``. Returns NHWC (channels_last) [N, K, H, W]."""
-    _require_extension(x.device)
-    return torch.ops.fastocr.conv3x3_winograd(x, weight_t, bias)
-
-
-if _ext.C is not None and hasattr(torch.ops.fastocr, "conv3x3_winograd"):
-
-    @torch.library.register_fake("fastocr::conv3x3_winograd")
-    def _conv3x3_winograd_fake(input, weight_t, bias=None):
-        n, _, h, w = input.shape
-        return torch.empty((n, weight_t.shape[2], h, w), dtype=input.dtype, device=input.device,
-                           memory_format=torch.channels_last)
 
 
 def backend_info() -> dict:

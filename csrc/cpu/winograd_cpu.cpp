@@ -47,6 +47,14 @@ inline void output_points(const float* m, int64_t in, float* r, int64_t out, int
   }
 }
 
+// A tile's image and the top-left output pixel of its 4x4 block; tiles run image-major, then row, then column.
+struct TileOrigin {
+  int64_t n, y, x;
+};
+inline TileOrigin tile_origin(int64_t tile, int64_t th, int64_t tw) {
+  return {tile / (th * tw), (tile / tw) % th * 4, tile % tw * 4};
+}
+
 at::Tensor conv3x3_winograd_cpu(const at::Tensor& input, const at::Tensor& weight_t,
                                 const std::optional<at::Tensor>& bias) {
   TORCH_CHECK(input.dim() == 4 && input.scalar_type() == at::kFloat,
@@ -69,7 +77,8 @@ at::Tensor conv3x3_winograd_cpu(const at::Tensor& input, const at::Tensor& weigh
   at::parallel_for(0, tiles, 1, [&](int64_t begin, int64_t end) {
     float d[36 * kChannelBlock], t[36 * kChannelBlock];  // [6][6][block]
     for (int64_t tile = begin; tile < end; ++tile) {
-      const int64_t n = tile / (th * tw), y0 = (tile / tw) % th * 4 - 1, x0 = tile % tw * 4 - 1;
+      const auto [n, oy, ox] = tile_origin(tile, th, tw);
+      const int64_t y0 = oy - 1, x0 = ox - 1;  // the input tile starts one pixel up and left (padding 1)
       for (int64_t c0 = 0; c0 < C; c0 += kChannelBlock) {
         const int64_t cb = std::min(kChannelBlock, C - c0);
         for (int64_t r = 0; r < 6; ++r)
@@ -102,7 +111,7 @@ at::Tensor conv3x3_winograd_cpu(const at::Tensor& input, const at::Tensor& weigh
   at::parallel_for(0, tiles, 1, [&](int64_t begin, int64_t end) {
     float g[36 * kChannelBlock], t[24 * kChannelBlock], y[16 * kChannelBlock];  // [6][6], [4][6], [4][4] x block
     for (int64_t tile = begin; tile < end; ++tile) {
-      const int64_t n = tile / (th * tw), y0 = (tile / tw) % th * 4, x0 = tile % tw * 4;
+      const auto [n, y0, x0] = tile_origin(tile, th, tw);
       for (int64_t k0 = 0; k0 < K; k0 += kChannelBlock) {
         const int64_t kb = std::min(kChannelBlock, K - k0);
         for (int64_t e = 0; e < 36; ++e) std::copy_n(mp + (e * tiles + tile) * K + k0, kb, g + e * kChannelBlock);

@@ -101,6 +101,18 @@ def test_conv3x3_takes_winograd_only_where_asked(monkeypatch):
     torch.testing.assert_close(fast, direct, rtol=1e-4, atol=1e-5)
 
 
+def test_an_extension_without_the_op_keeps_direct_convolutions(monkeypatch):
+    monkeypatch.setattr(ops, "_HAS_WINOGRAD_OP", False)  # as an extension built before the op
+    assert "rebuild" in ops.winograd_unusable()
+    info = ops.backend_info()
+    assert info["cpu_convolutions"] == "direct" and "rebuild" in info["cpu_convolutions_reason"]
+    calls = _spy(monkeypatch)
+    conv, x = Conv3x3(16, 8).eval(), torch.randn(1, 16, 4, 7)
+    with torch.no_grad(), winograd_convolutions():
+        conv(x)
+    assert calls == []
+
+
 def test_the_transformed_weight_follows_the_weight():
     """An optimizer step or load_state_dict changes the weight in place: the next call must not use the old
     transform."""
