@@ -216,12 +216,12 @@ def load_json(path: str | Path) -> dict:
 
 
 def _provider(rec: dict) -> str:
-    return rec.get("params", {}).get("provider") or rec["name"]
+    return (rec.get("params") or {}).get("provider") or rec["name"]
 
 
 def _key(rec: dict) -> tuple:
     """What a record is compared on: its group and params other than the provider."""
-    return rec["group"], tuple(sorted((k, str(v)) for k, v in rec.get("params", {}).items() if k != "provider"))
+    return rec["group"], tuple(sorted((k, str(v)) for k, v in (rec.get("params") or {}).items() if k != "provider"))
 
 
 def speedups(records: Iterable[dict], baseline: str) -> dict[int, float]:
@@ -260,7 +260,7 @@ def markdown(doc: dict) -> str:
         for i, r in enumerate(records):
             if r["group"] != group:
                 continue
-            params = ", ".join(f"{k}={v}" for k, v in r.get("params", {}).items() if k != "provider")
+            params = ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items() if k != "provider")
             cells = [f"{1 / _per_line(r):.1f}"] + [f"{ups[b][i]:.2f}" if i in ups[b] else "" for b in BASELINES]
             lines.append(f"| {_provider(r)} | {params} | {r['stats']['median'] * 1e3:.2f} | " + " | ".join(cells) + " |")
         checked = [r for r in records if r["group"] == group and "identical_to_original" in r.get("extra_info", {})]
@@ -291,7 +291,7 @@ def plot(doc: dict, path: str | Path) -> None:
     panels: dict[str, dict[str, list]] = {}
     levels: dict[str, float] = {}
     for r in doc["benchmarks"]:
-        p, lps = r.get("params", {}), 1 / _per_line(r)
+        p, lps = (r.get("params") or {}), 1 / _per_line(r)
         if _provider(r) == "original":
             levels[r["group"]] = lps
         elif "batch" in p:

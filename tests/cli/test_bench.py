@@ -67,6 +67,13 @@ def test_report_counts_the_texts_that_differ_from_the_original():
     assert "identical to the original loop's: NO (1 of 3 runs); at most 3 of 256 texts differ in a run." in table
 
 
+def test_report_reads_unparametrised_pytest_benchmarks():
+    plain = {"group": "g", "name": "test_augmented_real_crops", "params": None,  # as pytest-benchmark writes it
+             "stats": {"median": 0.04}, "extra_info": {"lines_per_s": 1600.0}}
+    table = markdown({"machine_info": {}, "benchmarks": [plain]})
+    assert "| test_augmented_real_crops |  | 40.00 | 1600.0 |  |  |" in table
+
+
 def test_cli_runs_both_suites_and_renders_its_json(tmp_path, capsys):
     out, md, png = tmp_path / "b.json", tmp_path / "b.md", tmp_path / "b.png"
     args = ["bench", "--count", "3", "--beams", "1,2", "--batches", "2", "--steps", "3", "--min-time", "0",
