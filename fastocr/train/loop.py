@@ -62,11 +62,19 @@ def seq2seq_loss(model: OCRModel, enc: torch.Tensor, lengths: torch.Tensor | Non
     memory = model.decoder.memory(enc, lengths)
     B = enc.shape[1]
     hidden = model.decoder.init_hidden(B, enc.device)
+    if teacher_forcing:  # every input is known: the steps give their states, one output head serves them all
+        step, states = model.decoder.decoder, []
+        for t in range(1, targets.shape[0]):
+            h, _ = step.advance(targets[t - 1].clamp(min=0), hidden, memory)
+            hidden = h.unsqueeze(0)
+            states.append(h)
+        logp = F.log_softmax(step.out(torch.stack(states)).float(), dim=2)  # [L + 1, B, V]
+        return F.nll_loss(logp.flatten(0, 1), targets[1:].flatten(), ignore_index=PAD_TARGET, reduction="sum") / B
     tokens, loss = targets[0], enc.new_zeros((), dtype=torch.float32)
     for t in range(1, targets.shape[0]):
         logp, hidden, _ = model.decoder(tokens, hidden, memory)  # [B, V]
         loss = loss + F.nll_loss(logp.float(), targets[t], ignore_index=PAD_TARGET, reduction="sum")
-        tokens = targets[t].clamp(min=0) if teacher_forcing else logp.argmax(1)
+        tokens = logp.argmax(1)
     return loss / B
 
 
@@ -325,6 +333,14 @@ def evaluate(model: OCRModel, alphabet: Alphabet, items: list, batch_size: int =
     return score(preds, [label for _, label in items])
 
 
+BAR_EVERY = 10  # steps between the progress bar's loss readings
+
+
+def _mean(losses: list[torch.Tensor]) -> float:
+    """The mean of the steps' detached losses, read from the device once (0.0 for none)."""
+    return float(torch.stack(losses).mean()) if losses else 0.0
+
+
 _clock = time.perf_counter  # times the wait for data against the step (tests inject a clock of their own)
 
 # What fixes the order of the sample stream: a run resumes only with the same values (``_check_stream``).
@@ -417,10 +433,10 @@ class _Run:
         """Returns the loss list to keep accumulating and the best validation score so far."""
         a, row = self.opts, None
         if step % a.log_every == 0:
-            row = {"step": step, "loss": sum(running) / len(running), "seconds": round(time.time() - self.t0, 1)}
+            row = {"step": step, "loss": _mean(running), "seconds": round(time.time() - self.t0, 1)}
             running = []
         if step % a.eval_every == 0 or step == a.steps:
-            row = row or {"step": step, "loss": sum(running) / max(1, len(running)),
+            row = row or {"step": step, "loss": _mean(running),
                           "seconds": round(time.time() - self.t0, 1)}
             best = self._validate(step, row, best)
         if row:
@@ -597,15 +613,18 @@ def train(opts: TrainOptions) -> Path:
             group["lr"] = learning_rate(opts, step)
         optimizer.step()
         step += 1
-        running.append(s2s_loss.item())  # logged: the seq2seq NLL alone, comparable with or without CTC
+        running.append(s2s_loss.detach())  # logged: the seq2seq NLL alone, comparable with or without CTC
         wait, took = fetched - ready, _clock() - ready
         recent.append((wait, took))
         waited, spent = waited + wait, spent + took
         bar.update(1)
-        bar.set_postfix(loss=f"{sum(running[-50:]) / len(running[-50:]):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.1e}",
-                        data=f"{sum(w for w, _ in recent) / sum(t for _, t in recent):.0%}")
+        if step % BAR_EVERY == 0:  # reading the loss waits for the device: not at every step
+            bar.set_postfix(loss=f"{_mean(running[-50:]):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.1e}",
+                            data=f"{sum(w for w, _ in recent) / sum(t for _, t in recent):.0%}")
         if lead:
             running, best = run.after_step(step, running, best)
+        else:
+            running = running[-50:]
         if deadline is not None and _time_is_up(deadline, world, device):
             if lead:  # a lease ending: the checkpoint to resume from, at this very step
                 _save_checkpoint(out / "latest.pt", loss_module, optimizer, step, best, opts, alphabet, run.stream)

@@ -18,11 +18,13 @@
 # Run (device tool): bash tests/gpu/lease_train.sh   with carry [".lease"]; extra arguments go to fastocr train.
 # Environment: RECIPE (en), OUT (default /tmp/fastocr-lease), KIT (.lease/kit, or for zh .lease/zh, unpacked from
 #   .lease/zh.tar.xz), INIT (en: .lease/init.safetensors if present, else the bundled model; zh:
-#   .lease/init-zh.safetensors if present, else the bundled English model), TIME_LIMIT (seconds of training, default 420), DEVICE (cuda), SEED
+#   .lease/init-zh.safetensors if present, else the bundled English model), LEASE (the folder of kits and
+#   weights named above, default .lease), TIME_LIMIT (seconds of training, default 420), DEVICE (cuda), SEED
 #   (a new one per lease draws new samples), PY (python3).
 set -euo pipefail
 OUT=${OUT:-/tmp/fastocr-lease}
 RECIPE=${RECIPE:-en}
+LEASE=${LEASE:-.lease}
 RUN=${RUN:-/tmp/fastocr-lease-run}
 PY=${PY:-python3}
 mkdir -p "$OUT"
@@ -33,17 +35,17 @@ fi
 workers=$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))
 case "$RECIPE" in
   en)
-    KIT=${KIT:-.lease/kit}
-    INIT=${INIT:-$([ -f .lease/init.safetensors ] && echo .lease/init.safetensors || echo fastocr/weights/default.safetensors)}
+    KIT=${KIT:-$LEASE/kit}
+    INIT=${INIT:-$([ -f "$LEASE/init.safetensors" ] && echo "$LEASE/init.safetensors" || echo fastocr/weights/default.safetensors)}
     recipe=(--init-from "$INIT" --attention additive --width 2048 --max-label-len 80 --teacher-forcing 0.9
             --words "$KIT/words.txt" --train-list "$KIT/train.tsv" --list-fraction 0.5
             --val-list "$KIT/scene_val.tsv" --best-on scene_val --batch-size 64 --lr 2e-4) ;;
   zh)
     if [ -z "${KIT:-}" ]; then
-      KIT=.lease/zh
-      [ -d "$KIT" ] || { tar xJf .lease/zh.tar.xz -C /tmp && KIT=/tmp/zh; }
+      KIT=$LEASE/zh
+      [ -d "$KIT" ] || { tar xJf "$LEASE/zh.tar.xz" -C /tmp && KIT=/tmp/zh; }
     fi
-    INIT=${INIT:-$([ -f .lease/init-zh.safetensors ] && echo .lease/init-zh.safetensors || echo fastocr/weights/default.safetensors)}
+    INIT=${INIT:-$([ -f "$LEASE/init-zh.safetensors" ] && echo "$LEASE/init-zh.safetensors" || echo fastocr/weights/default.safetensors)}
     recipe=(--init-from "$INIT" --warmup 200 --charset "$KIT/alphabet.txt" --corpus "$KIT/corpus.txt"
             --words "$KIT/words.txt" --attention slot --width 560 --max-label-len 30 --teacher-forcing 0.5
             --train-list "$KIT/plates_train.tsv" --list-fraction 0.05 --val-list "$KIT/plates_val.tsv"

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _lease(tmp_path, kit, *args, **env):
     """Runs the lease script on the CPU with ``kit``; returns the model file its parts join into."""
     env = {**os.environ, "OUT": str(tmp_path / "out"), "KIT": str(kit), "RUN": str(tmp_path / "run"),
+           "LEASE": str(tmp_path / "lease"),  # no weights to go on from, whatever the checkout's .lease/ holds
            "DEVICE": "cpu", "PY": sys.executable, "TIME_LIMIT": "900", **env}
     run = subprocess.run(["bash", str(ROOT / "tests" / "gpu" / "lease_train.sh"), "--steps", "2", "--batch-size", "4",
                           "--workers", "0", "--val-size", "2", "--threads", "2", *args], cwd=ROOT, env=env,

@@ -333,3 +333,40 @@ def test_bf16_autocast_only_where_the_cpu_has_bf16_instructions(monkeypatch):
     monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")
     assert _bf16_is_fast(cpu) is False
     assert _bf16_is_fast(torch.device("cuda")) is True
+
+
+@pytest.mark.parametrize("attention", ["slot", "additive"])
+def test_teacher_forced_loss_equals_the_step_by_step_loss(attention):
+    """The teacher-forced loss runs one output head over all steps' states: the same loss and gradients as
+    stepping the decoder and summing each step's NLL (dropout on: the same draws in the same order)."""
+    from fastocr.config import ModelConfig
+    from fastocr.model import OCRModel
+    from fastocr.train.loop import seq2seq_loss
+
+    torch.manual_seed(0)
+    model = OCRModel(ModelConfig(img_width=64, hidden_size=16, attention=attention), 12, dropout_p=0.3).train()
+    enc = torch.randn(17, 3, 16)
+    lengths = torch.tensor([17, 9, 12]) if attention == "additive" else None
+    targets = torch.tensor([[SOS_TOKEN] * 3, [4, 5, 6], [7, EOS_TOKEN, 8], [EOS_TOKEN, PAD_TARGET, 9],
+                            [PAD_TARGET, PAD_TARGET, EOS_TOKEN]])
+
+    def step_by_step():
+        memory, hidden = model.decoder.memory(enc, lengths), model.decoder.init_hidden(3)
+        loss = torch.zeros(())
+        for t in range(1, targets.shape[0]):
+            logp, hidden, _ = model.decoder(targets[t - 1].clamp(min=0), hidden, memory)
+            loss = loss + torch.nn.functional.nll_loss(logp, targets[t], ignore_index=PAD_TARGET, reduction="sum")
+        return loss / 3
+
+    losses, grads = [], []
+    for fn in (step_by_step, lambda: seq2seq_loss(model, enc, lengths, targets, teacher_forcing=True)):
+        torch.manual_seed(1)
+        model.zero_grad()
+        loss = fn()
+        loss.backward()
+        losses.append(loss.detach())
+        grads.append([p.grad.clone() for p in model.decoder.parameters() if p.grad is not None])
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-6, atol=1e-6)
+    assert len(grads[0]) == len(grads[1]) > 0
+    for a, b in zip(grads[0], grads[1]):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
