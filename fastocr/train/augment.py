@@ -24,10 +24,11 @@ def degrade(img: np.ndarray, rng: np.random.Generator, blur_scale: float = 1.0) 
         img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     if rng.random() < 0.3:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.1) * blur_scale)
-    if rng.random() < 0.4:
-        img = (img - 128.0) * rng.uniform(0.6, 1.3) + 128.0 + rng.uniform(-40, 40)
+    if rng.random() < 0.4:  # contrast about mid-grey, and brightness: one multiply-add
+        gain = rng.uniform(0.6, 1.3)
+        img = img * np.float32(gain) + np.float32(128.0 * (1 - gain) + rng.uniform(-40, 40))
     if rng.random() < 0.35:
-        img = img + rng.standard_normal(img.shape, dtype=np.float32) * rng.uniform(2, 12)
+        img = img + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(2, 12))
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.3:
         # Channel order is irrelevant: the same order goes in and comes out.

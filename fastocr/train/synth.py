@@ -295,16 +295,19 @@ def _background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     kind = rng.integers(3)
     bg = np.empty((h, w, 3), np.float32)
     bg[:] = base
+    if kind == 0:
+        return np.clip(bg, 0, 255, out=bg)
     if kind == 1:
-        theta = rng.uniform(0, 2 * np.pi)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        t = (xx * np.cos(theta) + yy * np.sin(theta)) / max(w, h)
-        bg += t[..., None] * rng.uniform(-70, 70, 3).astype(np.float32)
-    elif kind == 2:
+        theta, scale = rng.uniform(0, 2 * np.pi), np.float32(max(w, h))
+        across = np.arange(w, dtype=np.float32) * np.float32(np.cos(theta)) / scale
+        down = np.arange(h, dtype=np.float32)[:, None] * np.float32(np.sin(theta)) / scale
+        bg += (across + down)[..., None] * rng.uniform(-70, 70, 3).astype(np.float32)
+    else:
         coarse = rng.normal(0, 1, (max(2, h // 8), max(2, w // 8), 1)).astype(np.float32)
-        bg += cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)[..., None] * rng.uniform(5, 20)
-        bg += rng.standard_normal((h, w, 1), dtype=np.float32) * rng.uniform(0, 8)
-    return np.clip(bg, 0, 255)
+        texture = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC) * np.float32(rng.uniform(5, 20))
+        texture += rng.standard_normal((h, w), dtype=np.float32) * np.float32(rng.uniform(0, 8))
+        bg += texture[..., None]
+    return np.clip(bg, 0, 255, out=bg)
 
 
 def _text_colour(rng: np.random.Generator, bg: np.ndarray) -> np.ndarray:
@@ -427,7 +430,9 @@ def render_line(text: str, font_path: Path, rng: np.random.Generator, height: in
     colour = _text_colour(rng, bg)
     if augment and rng.random() < 0.2:
         bg = _text_effect(bg, alpha, colour, size, rng)
-    img = bg * (1.0 - a) + colour * a
+    img = colour - bg  # bg + (colour - bg) * a: the text over its background, in place
+    img *= a
+    img += bg
     out = degrade(img, rng, blur_scale=size / height) if augment else np.clip(img, 0, 255).astype(np.uint8)
     return Image.fromarray(np.ascontiguousarray(out), "RGB")
 
