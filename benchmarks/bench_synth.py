@@ -15,18 +15,21 @@ import pytest
 from fastocr.alphabet import Alphabet
 from fastocr.engine.vocabulary import load_words
 from fastocr.train.data import AugmentedLines, Collate, LabelledLines
-from fastocr.train.synth import ASCII_CHARSET, SyntheticLines
+from fastocr.train.synth import ASCII_CHARSET, SyntheticLines, find_fonts, load_charset
 
 LINES = 64
 WORDS = Path("/usr/share/dict/words")
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_dev" / "labels.tsv"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REAL = SHARED / "data" / "real_dev" / "labels.tsv"
+ALPHABET_5990 = SHARED / "seed" / "char_std_5990.txt"
+PEOPLES_DAILY = SHARED / "data" / "train_real" / "corpora" / "zh_peoples_daily_199801.txt"
 
 
 WARM = 3000  # lines drawn before timing: a long run's caches (font faces, glyph checks) are warm
 
 
-def _rate(benchmark, dataset, offset: int, max_len: int = 24):
-    collate = Collate(Alphabet(ASCII_CHARSET), width=2048, max_label_len=max_len, bucket=32)
+def _rate(benchmark, dataset, offset: int, max_len: int = 24, charset: str = ASCII_CHARSET):
+    collate = Collate(Alphabet(charset), width=2048, max_label_len=max_len, bucket=32)
     for i in range(offset + 10**6, offset + 10**6 + WARM):
         dataset[i]
     rounds = iter(range(10**6))
@@ -51,3 +54,19 @@ def test_augmented_real_crops(benchmark):
     if not REAL.exists():
         pytest.skip(f"no {REAL}")
     _rate(benchmark, AugmentedLines(LabelledLines(REAL), seed=0), 0)
+
+
+def test_chinese_lines(benchmark):
+    """The Chinese recipe's lines: 2-30 characters of the original alphabet from People's Daily, in the CJK fonts
+    installed (fonts-wqy-*, fonts-arphic-*, fonts-noto-cjk)."""
+    from fastocr.train.chinese import read_corpus
+
+    if not (ALPHABET_5990.exists() and PEOPLES_DAILY.exists()):
+        pytest.skip(f"no {ALPHABET_5990} or {PEOPLES_DAILY}")
+    try:
+        fonts = find_fonts("cjk")  # those that draw 中文字
+    except RuntimeError as e:
+        pytest.skip(str(e))
+    charset = load_charset(ALPHABET_5990)
+    lines = SyntheticLines(charset, 10**9, seed=0, fonts=fonts, max_len=30, corpus=read_corpus([PEOPLES_DAILY], charset))
+    _rate(benchmark, lines, 0, 30, charset)
