@@ -520,7 +520,8 @@ def train(opts: TrainOptions) -> Path:
     model.to(device).train()
     model.encoder.cnn.to(memory_format=torch.channels_last)  # NHWC convolutions: steps 7% faster on 2 CPU cores
     loss_module = _LossModule(model, opts.ctc_weight).to(device)
-    optimizer = torch.optim.Adam(loss_module.parameters(), lr=opts.lr)
+    # on CUDA one fused kernel updates all parameters (the same state dict: runs resume across devices)
+    optimizer = torch.optim.Adam(loss_module.parameters(), lr=opts.lr, fused=device.type == "cuda" or None)
     step, best, batches = 0, -1.0, 0
     latest = out / "latest.pt"
     if opts.resume and latest.exists():
@@ -561,6 +562,7 @@ def train(opts: TrainOptions) -> Path:
         dataset, batch_size=opts.batch_size * window, sampler=sampler, num_workers=opts.workers,
         collate_fn=WidthWindows(collate, opts.batch_size, window) if opts.bucket_window else collate,
         persistent_workers=opts.workers > 0,
+        pin_memory=device.type == "cuda",  # page-locked batches upload while the previous step runs
         generator=torch.Generator().manual_seed(opts.seed),  # keeps the global RNG (dropout) resumable
     )
     stream = shuffled_windows(loader, first_window, skip, opts.seed, rank) if opts.bucket_window else loader
@@ -603,9 +605,10 @@ def train(opts: TrainOptions) -> Path:
         skipped = 0
         images, targets, widths, _ = batch
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss, s2s_loss = loss_fn(images.to(device, memory_format=torch.channels_last), targets.to(device),
+            loss, s2s_loss = loss_fn(images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last),
+                                     targets.to(device, non_blocking=True),
                                      _teacher_forcing(opts, step),
-                                     widths.to(device) if config.variable_width else None)
+                                     widths.to(device, non_blocking=True) if config.variable_width else None)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(loss_module.parameters(), opts.clip)

@@ -265,3 +265,23 @@ def test_cuda_graphs_called_from_threads_on_their_own_streams():
     with ThreadPoolExecutor(4) as pool:
         for _ in range(3):
             assert list(pool.map(read, chunks)) == expected
+
+
+def test_training_on_cuda_resumes_on_the_cpu(tmp_path):
+    """CUDA training (fused Adam, pinned batches, bf16 autocast) writes a checkpoint a CPU run resumes from."""
+    from fastocr.cli import build_parser
+    from fastocr.cli.args import options_from
+    from fastocr.train import TrainOptions, train
+
+    def run(device, steps, *extra):
+        args = build_parser().parse_args(
+            ["train", "--out", str(tmp_path), "--device", device, "--steps", str(steps), "--batch-size", "8",
+             "--val-size", "4", "--eval-every", "2", "--ckpt-every", "1", "--workers", "1", "--max-label-len", "8",
+             *extra])
+        train(options_from(TrainOptions, args))
+
+    run("cuda", 3)
+    ck = torch.load(tmp_path / "latest.pt", weights_only=True)
+    assert ck["step"] == 3 and ck["optimizer"]["state"]
+    run("cpu", 4, "--resume")
+    assert torch.load(tmp_path / "latest.pt", weights_only=True)["step"] == 4
